@@ -1,0 +1,463 @@
+"""The roster: agent groups, agents, memberships, weekly hours, time off, holidays."""
+
+import datetime as dt
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from agents.phones import normalize_phone_list
+
+DEFAULT_TIMEZONE = "Asia/Kolkata"
+
+
+def validate_timezone(value: str) -> None:
+    """Reject names that are not IANA time zones."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(f"unknown time zone {value!r}") from error
+
+
+def validate_exophones(value: str) -> None:
+    """Accept `*` or `;`-separated numbers."""
+    if value.strip() != "*":
+        normalize_phone_list(value)
+
+
+def local_moment(moment: dt.datetime, tz_name: str) -> tuple[int, dt.time, dt.date]:
+    """Return (weekday, time of day, date) of `moment` on the clocks of `tz_name`."""
+    local = moment.astimezone(zoneinfo.ZoneInfo(tz_name))
+    return local.weekday(), local.time().replace(tzinfo=None), local.date()
+
+
+def covering_hours_q(weekday: int, time_of_day: dt.time, prefix: str = "") -> Q:
+    """Match weekly-hours rows that cover `weekday` at `time_of_day`.
+
+    A row whose end is at or before its start crosses midnight: it covers its own
+    day from the start and the next day until the end.
+    """
+    crosses = Q(**{f"{prefix}ends__lte": F(f"{prefix}starts")})
+    same_day = Q(
+        **{f"{prefix}weekday": weekday, f"{prefix}starts__lte": time_of_day}
+    ) & (Q(**{f"{prefix}ends__gt": time_of_day}) | crosses)
+    from_yesterday = (
+        Q(**{f"{prefix}weekday": (weekday - 1) % 7, f"{prefix}ends__gt": time_of_day})
+        & crosses
+    )
+    return same_day | from_yesterday
+
+
+def outer_ref(prefix: str) -> OuterRef:
+    """Refer to the row that `prefix` ("agent__", "group__" or "") leads to."""
+    return OuterRef(prefix.removesuffix("__") or "pk")
+
+
+class Strategy(models.TextChoices):
+    SEQUENTIAL = "sequential", "Sequential (position order)"
+    ROUND_ROBIN = "round-robin", "Round robin"
+    LONGEST_IDLE = "longest-idle", "Longest idle"
+    FEWEST_CALLS = "fewest-calls", "Fewest calls today"
+    RANDOM = "random", "Random"
+
+
+class AgentGroupQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "AgentGroupQuerySet":
+        """Return the groups `user` may see: all for superusers, else their own."""
+        if user.is_superuser:
+            return self
+        return self.filter(supervisors=user)
+
+
+class AgentGroup(models.Model):
+    slug = models.SlugField(unique=True, help_text="Used in URLs and roster files.")
+    name = models.CharField(max_length=100)
+    strategy = models.CharField(
+        max_length=20, choices=Strategy, default=Strategy.SEQUENTIAL
+    )
+    batch_size = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Numbers per answer (1 = decide afresh after every attempt).",
+    )
+    ring_seconds = models.PositiveIntegerField(
+        default=30, help_text="How long one attempt may ring."
+    )
+    max_attempts = models.PositiveIntegerField(
+        default=0, help_text="Numbers offered per call at most (0 = no cap)."
+    )
+    wrapup_seconds = models.PositiveIntegerField(
+        default=30, help_text="Rest after an answered call."
+    )
+    hold_seconds = models.PositiveIntegerField(
+        default=300,
+        help_text="How long an offered agent stays engaged when no outcome is reported.",
+    )
+    sticky_days = models.PositiveIntegerField(
+        default=0,
+        help_text="Send a caller to the agent who last answered them within this "
+        "many days (0 = off).",
+    )
+    missed_to_pause = models.PositiveIntegerField(
+        default=0,
+        help_text="Consecutive no-answers before an agent is put on break (0 = never).",
+    )
+    overflow = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="overflow_sources",
+        help_text="Where calls go when nobody in this group is left.",
+    )
+    fallback_numbers = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Numbers to dial when no agent is left, separated by ';'.",
+    )
+    exophones = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_exophones],
+        help_text="ExoPhones whose calls this group takes on the unpinned URL, "
+        "separated by ';', or '*' for any ExoPhone.",
+    )
+    digits = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="IVR input that selects this group on those ExoPhones "
+        "(empty = any input).",
+    )
+    timezone = models.CharField(
+        max_length=64, default=DEFAULT_TIMEZONE, validators=[validate_timezone]
+    )
+    supervisors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="supervised_groups",
+        help_text="Staff users who manage this group and its agents.",
+    )
+
+    objects = AgentGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "group"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(batch_size__gte=1), name="group_batch_size_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(ring_seconds__gte=1), name="group_ring_seconds_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(overflow=F("pk")), name="group_not_overflow_to_itself"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.overflow_id is not None and self.overflow_id == self.pk:
+            errors["overflow"] = "A group cannot overflow to itself."
+        try:
+            self.fallback_numbers = ";".join(
+                normalize_phone_list(self.fallback_numbers)
+            )
+        except ValidationError as error:
+            errors["fallback_numbers"] = error.messages
+        if self.exophones.strip() != "*":
+            try:
+                self.exophones = ";".join(normalize_phone_list(self.exophones))
+            except ValidationError as error:
+                errors["exophones"] = error.messages
+        else:
+            self.exophones = "*"
+        self.digits = self.digits.strip().strip('"')
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def fallback_number_list(self) -> list[str]:
+        return [number for number in self.fallback_numbers.split(";") if number]
+
+    @property
+    def exophone_list(self) -> list[str]:
+        return [number for number in self.exophones.split(";") if number]
+
+    def open_q(self, moment: dt.datetime, prefix: str = "") -> Q:
+        """Match this group when it is open at `moment` (its hours, its holidays)."""
+        weekday, time_of_day, date = local_moment(moment, self.timezone)
+        hours = GroupHours.objects.filter(group=outer_ref(prefix))
+        return ~Exists(Holiday.objects.filter(group=outer_ref(prefix), date=date)) & (
+            ~Exists(hours)
+            | Exists(hours.filter(covering_hours_q(weekday, time_of_day)))
+        )
+
+    def is_open(self, moment: dt.datetime) -> bool:
+        """Return whether the group takes calls at `moment`."""
+        return (
+            AgentGroup.objects.filter(pk=self.pk).filter(self.open_q(moment)).exists()
+        )
+
+
+class AgentStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    BREAK = "break", "On break"
+    OFFLINE = "offline", "Offline"
+
+
+class AgentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "AgentQuerySet":
+        """Return the agents `user` may see: all for superusers, else their groups'."""
+        if user.is_superuser:
+            return self
+        return self.filter(
+            Exists(
+                Membership.objects.filter(agent=OuterRef("pk"), group__supervisors=user)
+            )
+        )
+
+    def in_hours(self, moment: dt.datetime, timezones=None) -> "AgentQuerySet":
+        """Return the agents whose weekly hours cover `moment` (no hours = always)."""
+        return self.filter(in_hours_q(moment, timezones=timezones))
+
+    def on_duty(self, moment: dt.datetime, timezones=None) -> "AgentQuerySet":
+        """Return active agents inside their hours and not on time off at `moment`."""
+        return self.filter(on_duty_q(moment, timezones=timezones))
+
+    def not_engaged(self, moment: dt.datetime) -> "AgentQuerySet":
+        return self.filter(not_engaged_q(moment))
+
+
+def agent_timezones() -> list[str]:
+    """Return the distinct time zones agents keep their hours in (a handful)."""
+    return list(Agent.objects.order_by().values_list("timezone", flat=True).distinct())
+
+
+def in_hours_q(moment: dt.datetime, *, prefix: str = "", timezones=None) -> Q:
+    """Match agents whose weekly hours cover `moment`, in each agent's time zone.
+
+    `prefix` reaches the agent from another model (`"agent__"` from Membership).
+    """
+    if timezones is None:
+        timezones = agent_timezones()
+    hours = AgentHours.objects.filter(agent=outer_ref(prefix))
+    condition = Q(pk__in=[])
+    for tz_name in timezones:
+        weekday, time_of_day, _ = local_moment(moment, tz_name)
+        condition |= Q(**{f"{prefix}timezone": tz_name}) & Exists(
+            hours.filter(covering_hours_q(weekday, time_of_day))
+        )
+    return ~Exists(hours) | condition
+
+
+def on_time_off_q(moment: dt.datetime, *, prefix: str = "") -> Q:
+    return Exists(
+        TimeOff.objects.filter(
+            agent=outer_ref(prefix), starts_at__lte=moment, ends_at__gt=moment
+        )
+    )
+
+
+def on_duty_q(moment: dt.datetime, *, prefix: str = "", timezones=None) -> Q:
+    """Match active agents inside their hours and not on time off at `moment`."""
+    return (
+        Q(**{f"{prefix}active": True})
+        & in_hours_q(moment, prefix=prefix, timezones=timezones)
+        & ~on_time_off_q(moment, prefix=prefix)
+    )
+
+
+def not_engaged_q(moment: dt.datetime, *, prefix: str = "") -> Q:
+    """Match agents no call holds at `moment`."""
+    return Q(**{f"{prefix}engaged_until__isnull": True}) | Q(
+        **{f"{prefix}engaged_until__lte": moment}
+    )
+
+
+class Agent(models.Model):
+    name = models.CharField(max_length=100)
+    phone = PhoneNumberField(unique=True)
+    status = models.CharField(
+        max_length=10, choices=AgentStatus, default=AgentStatus.AVAILABLE
+    )
+    status_reason = models.CharField(max_length=200, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    active = models.BooleanField(
+        default=True, help_text="Inactive agents are kept for history but never rung."
+    )
+    timezone = models.CharField(
+        max_length=64, default=DEFAULT_TIMEZONE, validators=[validate_timezone]
+    )
+    missed_in_row = models.PositiveIntegerField(
+        default=0, help_text="Consecutive unanswered offers."
+    )
+    # Engagement: the claim is a conditional UPDATE of these two fields.
+    engaged_until = models.DateTimeField(null=True, blank=True, editable=False)
+    engaged_call_sid = models.CharField(max_length=64, blank=True, editable=False)
+    last_answered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the agent's last answered call ended.",
+    )
+
+    objects = AgentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["timezone"], name="agent_timezone_idx"),
+            models.Index(fields=["status", "active"], name="agent_status_active_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.phone})"
+
+    def clean(self):
+        if self.timezone:
+            validate_timezone(self.timezone)
+
+
+class Membership(models.Model):
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="memberships"
+    )
+    group = models.ForeignKey(
+        AgentGroup, on_delete=models.CASCADE, related_name="memberships"
+    )
+    priority = models.PositiveSmallIntegerField(
+        default=1, help_text="Tier: 1 rings before 2."
+    )
+    position = models.PositiveIntegerField(
+        default=0, help_text="Order within the tier (lower first)."
+    )
+    active = models.BooleanField(default=True)
+    last_offered_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["group", "priority", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "group"], name="membership_one_per_agent_and_group"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__gte=1), name="membership_priority_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["group", "priority", "position"], name="membership_order_idx"
+            ),
+            models.Index(
+                fields=["group", "priority", "last_offered_at"],
+                name="membership_rotation_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.agent.name} in {self.group.name} (tier {self.priority})"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Mon"
+    TUESDAY = 1, "Tue"
+    WEDNESDAY = 2, "Wed"
+    THURSDAY = 3, "Thu"
+    FRIDAY = 4, "Fri"
+    SATURDAY = 5, "Sat"
+    SUNDAY = 6, "Sun"
+
+
+class WeeklyHours(models.Model):
+    """One weekly interval; an end at or before the start crosses midnight."""
+
+    weekday = models.PositiveSmallIntegerField(choices=Weekday)
+    starts = models.TimeField()
+    ends = models.TimeField(help_text="At or before the start: ends the next day.")
+
+    class Meta:
+        abstract = True
+        ordering = ["weekday", "starts"]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+
+
+class AgentHours(WeeklyHours):
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="hours")
+
+    class Meta(WeeklyHours.Meta):
+        verbose_name = "weekly hours"
+        verbose_name_plural = "weekly hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="agent_hours_weekday"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agent", "weekday"], name="agent_hours_lookup_idx"),
+        ]
+
+
+class GroupHours(WeeklyHours):
+    group = models.ForeignKey(
+        AgentGroup, on_delete=models.CASCADE, related_name="hours"
+    )
+
+    class Meta(WeeklyHours.Meta):
+        verbose_name = "opening hours"
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="group_hours_weekday"
+            ),
+        ]
+
+
+class TimeOff(models.Model):
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name_plural = "time off"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="time_off_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agent", "ends_at"], name="time_off_lookup_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.agent.name} off {self.starts_at:%Y-%m-%d %H:%M} - {self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class Holiday(models.Model):
+    group = models.ForeignKey(
+        AgentGroup, on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField(help_text="A whole day in the group's time zone.")
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "date"], name="holiday_once_per_day"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name or 'Holiday'} {self.date} ({self.group.name})"

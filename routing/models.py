@@ -1,0 +1,174 @@
+"""The call log: calls (one per CallSid), the numbers offered, every webhook request."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.models import Agent, AgentGroup
+
+
+class CallResult(models.TextChoices):
+    IN_PROGRESS = "in-progress", "In progress"
+    ANSWERED = "answered", "Answered"
+    NOT_ANSWERED = "not-answered", "Not answered"
+
+
+class CallQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "CallQuerySet":
+        """Return the calls `user` may see: all for superusers, else their groups'."""
+        if user.is_superuser:
+            return self
+        return self.filter(group__supervisors=user)
+
+
+class Call(models.Model):
+    sid = models.CharField("CallSid", max_length=64, unique=True)
+    caller = models.CharField(max_length=20, blank=True, help_text="E.164.")
+    exophone = models.CharField(max_length=20, blank=True, help_text="E.164.")
+    digits = models.CharField(max_length=50, blank=True)
+    group = models.ForeignKey(
+        AgentGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        help_text="The group the call entered by (overflow groups are on attempts).",
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_request_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every request that changes the call: a request whose view of the
+    # call is stale fails its compare-and-set and decides again.
+    version = models.PositiveIntegerField(default=0)
+    result = models.CharField(
+        max_length=20, choices=CallResult, default=CallResult.IN_PROGRESS
+    )
+    answered_by = models.ForeignKey(
+        Agent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="answered_calls",
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    talk_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-first_seen_at"]
+        indexes = [
+            models.Index(fields=["first_seen_at"], name="call_first_seen_idx"),
+            models.Index(fields=["caller", "first_seen_at"], name="call_caller_idx"),
+            models.Index(fields=["group", "first_seen_at"], name="call_group_idx"),
+        ]
+
+    def __str__(self):
+        return self.sid
+
+
+class Outcome(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Answered"
+    BUSY = "busy", "Busy"
+    NO_ANSWER = "no-answer", "No answer"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+    EXPIRED = "expired", "Expired (no news)"
+
+
+class AttemptQuerySet(models.QuerySet):
+    def pending(self) -> "AttemptQuerySet":
+        return self.filter(outcome=Outcome.PENDING)
+
+    def answered(self) -> "AttemptQuerySet":
+        return self.filter(outcome=Outcome.COMPLETED)
+
+
+class Attempt(models.Model):
+    """One number offered for one call, and what became of it."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="attempts")
+    # The log outlives the agent: keep the number dialled beside a nullable link.
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
+    group = models.ForeignKey(
+        AgentGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attempts",
+        help_text="The group that gave this number (differs from the call's on overflow).",
+    )
+    number = models.CharField(max_length=20, help_text="E.164, as answered to Exotel.")
+    position = models.PositiveSmallIntegerField(help_text="1 = first number offered.")
+    reason = models.CharField(
+        max_length=200, blank=True, help_text="Why it was chosen."
+    )
+    offered_at = models.DateTimeField(default=timezone.now)
+    hold_until = models.DateTimeField(
+        help_text="When the offer lapses if Exotel never reports its outcome."
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome, default=Outcome.PENDING)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    talk_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = AttemptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["call", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call", "number"], name="attempt_number_once_per_call"
+            ),
+            models.UniqueConstraint(
+                fields=["call", "position"], name="attempt_position_once_per_call"
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=1), name="attempt_position_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["agent", "outcome", "outcome_at"],
+                name="attempt_agent_outcome_idx",
+            ),
+            models.Index(
+                fields=["group", "offered_at"], name="attempt_group_offered_idx"
+            ),
+            models.Index(fields=["offered_at"], name="attempt_offered_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.call.sid} #{self.position} {self.number}"
+
+
+class WebhookRequest(models.Model):
+    """Every Exotel request we accepted or rejected (a wrong token writes nothing)."""
+
+    class Endpoint(models.TextChoices):
+        DIAL_WHOM = "dial-whom", "Dial Whom"
+        PASSTHRU = "passthru", "Passthru"
+
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.CASCADE, related_name="requests"
+    )
+    call_sid = models.CharField(max_length=64, blank=True)
+    endpoint = models.CharField(max_length=20, choices=Endpoint)
+    group_slug = models.CharField(max_length=50, blank=True)
+    params = models.JSONField(default=dict)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.TextField(blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    duration_ms = models.FloatField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["received_at"], name="request_received_idx"),
+            models.Index(fields=["call_sid"], name="request_call_sid_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.endpoint} {self.call_sid or '-'} -> {self.status_code}"
