@@ -134,6 +134,8 @@ class AgentGroup(models.Model):
     timezone = models.CharField(
         max_length=64, default=DEFAULT_TIMEZONE, validators=[validate_timezone]
     )
+    # Round robin: per tier, the member offered last ({"1": [position, name]}).
+    rotation = models.JSONField(default=dict, blank=True, editable=False)
     supervisors = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -339,7 +341,6 @@ class Membership(models.Model):
         default=0, help_text="Order within the tier (lower first)."
     )
     active = models.BooleanField(default=True)
-    last_offered_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["group", "priority", "position"]
@@ -354,10 +355,6 @@ class Membership(models.Model):
         indexes = [
             models.Index(
                 fields=["group", "priority", "position"], name="membership_order_idx"
-            ),
-            models.Index(
-                fields=["group", "priority", "last_offered_at"],
-                name="membership_rotation_idx",
             ),
         ]
 

@@ -35,10 +35,6 @@ class Call(models.Model):
         help_text="The group the call entered by (overflow groups are on attempts).",
     )
     first_seen_at = models.DateTimeField(default=timezone.now)
-    last_request_at = models.DateTimeField(default=timezone.now)
-    # Bumped by every request that changes the call: a request whose view of the
-    # call is stale fails its compare-and-set and decides again.
-    version = models.PositiveIntegerField(default=0)
     result = models.CharField(
         max_length=20, choices=CallResult, default=CallResult.IN_PROGRESS
     )
@@ -107,7 +103,10 @@ class Attempt(models.Model):
     )
     offered_at = models.DateTimeField(default=timezone.now)
     hold_until = models.DateTimeField(
-        help_text="When the offer lapses if Exotel never reports its outcome."
+        null=True,
+        blank=True,
+        help_text="When the offer lapses if Exotel never reports its outcome "
+        "(empty: it holds no one, as for fallback numbers).",
     )
     outcome = models.CharField(max_length=20, choices=Outcome, default=Outcome.PENDING)
     outcome_at = models.DateTimeField(null=True, blank=True)
