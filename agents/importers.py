@@ -1,0 +1,343 @@
+"""Roster files (DESIGN section 3): CSV text in, validated rows or line-numbered errors out.
+
+Only what one file can tell is checked here; whatever needs the database (unknown
+group slugs, overflow cycles through stored groups, routes taken) is checked by
+`agents.services`, which reports it with the same line numbers.
+"""
+
+import csv
+import io
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+from agents.hours import HoursRow, parse_hours
+from agents.phones import normalize_phone
+
+GROUP_COLUMNS = (
+    "slug",
+    "name",
+    "strategy",
+    "batch_size",
+    "ring_seconds",
+    "max_attempts",
+    "wrapup_seconds",
+    "hold_seconds",
+    "sticky_days",
+    "missed_to_pause",
+    "overflow",
+    "fallback_numbers",
+    "exophones",
+    "digits",
+    "timezone",
+    "hours",
+)
+AGENT_COLUMNS = ("name", "phone", "groups", "status", "active", "timezone", "hours")
+
+STRATEGIES = ("sequential", "round-robin", "longest-idle", "fewest-calls", "random")
+STATUSES = ("available", "break", "offline")
+DEFAULT_TIMEZONE = "Asia/Kolkata"
+# Defaults for empty numeric columns, and the least value each accepts.
+GROUP_NUMBERS = {
+    "batch_size": (1, 1),
+    "ring_seconds": (30, 1),
+    "max_attempts": (0, 0),
+    "wrapup_seconds": (30, 0),
+    "hold_seconds": (300, 0),
+    "sticky_days": (0, 0),
+    "missed_to_pause": (0, 0),
+}
+LARGEST_NUMBER = {"batch_size": 32767}
+LARGEST_INTEGER = 2_147_483_647
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
+DIGITS_RE = re.compile(r"^[0-9*#]{1,20}$")
+ANY_EXOPHONE = "*"
+
+
+@dataclass(frozen=True, order=True)
+class RowError:
+    line: int
+    reason: str
+
+    def __str__(self):
+        return f"line {self.line}: {self.reason}"
+
+
+class RosterFileError(Exception):
+    """A roster file that cannot be loaded; carries every bad row."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = sorted(errors)
+        super().__init__("\n".join(str(error) for error in self.errors))
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    line: int
+    slug: str
+    name: str
+    strategy: str
+    batch_size: int
+    ring_seconds: int
+    max_attempts: int
+    wrapup_seconds: int
+    hold_seconds: int
+    sticky_days: int
+    missed_to_pause: int
+    overflow: str
+    fallback_numbers: tuple[str, ...]
+    # ("*",) for the default route.
+    exophones: tuple[str, ...]
+    digits: str
+    timezone: str
+    hours: tuple[HoursRow, ...]
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    line: int
+    name: str
+    phone: str
+    # (slug, priority) in the order the file lists them.
+    groups: tuple[tuple[str, int], ...]
+    status: str
+    active: bool
+    timezone: str
+    hours: tuple[HoursRow, ...]
+
+
+@dataclass
+class Parsed:
+    rows: list
+    errors: list[RowError]
+
+
+class BadValue(Exception):
+    """One cell that does not parse; the message is the reason."""
+
+
+def read_records(text: str, columns: tuple[str, ...], errors: list[RowError]):
+    """Yield (line number, {column: stripped value}) for each data row of `text`."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    try:
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)
+    except csv.Error as error:
+        errors.append(RowError(reader.line_num, f"unreadable CSV: {error}"))
+        return
+    if header is None:
+        errors.append(RowError(1, "empty file: expected a header row"))
+        return
+    header_line = reader.line_num
+    names = [cell.strip().lower() for cell in header]
+    for name in names:
+        if name not in columns:
+            errors.append(RowError(header_line, f"unknown column {name!r}"))
+    for name in sorted({name for name in names if names.count(name) > 1}):
+        errors.append(RowError(header_line, f"column {name!r} appears twice"))
+    for name in columns:
+        if name not in names:
+            errors.append(RowError(header_line, f"missing column {name!r}"))
+    if errors:
+        return
+    previous_end = header_line
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as error:
+            errors.append(RowError(reader.line_num, f"unreadable CSV: {error}"))
+            return
+        if cells is None:
+            return
+        line, previous_end = previous_end + 1, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(names):
+            errors.append(
+                RowError(line, f"expected {len(names)} fields, found {len(cells)}")
+            )
+            continue
+        yield (
+            line,
+            {name: cell.strip() for name, cell in zip(names, cells, strict=True)},
+        )
+
+
+def parse_number(record: dict, column: str) -> int:
+    default, least = GROUP_NUMBERS[column]
+    text = record[column]
+    if text == "":
+        return default
+    largest = LARGEST_NUMBER.get(column, LARGEST_INTEGER)
+    if not text.isdigit() or not least <= int(text) <= largest:
+        raise BadValue(
+            f"{column} must be a whole number from {least} to {largest}, not {text!r}"
+        )
+    return int(text)
+
+
+def parse_slug(text: str, what: str) -> str:
+    if not SLUG_RE.match(text):
+        raise BadValue(
+            f"{what} {text!r} is not a slug (letters, digits, '-' and '_', at most 50)"
+        )
+    return text
+
+
+def parse_timezone(text: str) -> str:
+    if text == "":
+        return DEFAULT_TIMEZONE
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise BadValue(f"unknown timezone {text!r}") from error
+    return text
+
+
+def parse_hours_cell(text: str) -> tuple[HoursRow, ...]:
+    try:
+        return tuple(parse_hours(text))
+    except ValueError as error:
+        raise BadValue(str(error)) from error
+
+
+def parse_phone(text: str, what: str) -> str:
+    try:
+        return normalize_phone(text)
+    except ValidationError as error:
+        raise BadValue(f"invalid {what} {text!r}") from error
+
+
+def parse_phones(text: str, what: str) -> tuple[str, ...]:
+    numbers = []
+    for item in text.split(";"):
+        if item.strip():
+            number = parse_phone(item, what)
+            if number not in numbers:
+                numbers.append(number)
+    return tuple(numbers)
+
+
+def parse_exophones(text: str) -> tuple[str, ...]:
+    if text == ANY_EXOPHONE:
+        return (ANY_EXOPHONE,)
+    return parse_phones(text, "exophone")
+
+
+def parse_digits(text: str, exophones: tuple[str, ...]) -> str:
+    digits = text.strip('"').strip()
+    if digits and not DIGITS_RE.match(digits):
+        raise BadValue(f"digits {text!r} must be keypad input (0-9, * and #)")
+    if digits and not exophones:
+        raise BadValue("digits need exophones (a number or '*') to route on")
+    return digits
+
+
+def parse_group(line: int, record: dict) -> GroupRow:
+    slug = parse_slug(record["slug"], "slug")
+    if not record["name"]:
+        raise BadValue("name is empty")
+    if len(record["name"]) > 100:
+        raise BadValue("name is longer than 100 characters")
+    strategy = record["strategy"].lower() or "sequential"
+    if strategy not in STRATEGIES:
+        raise BadValue(
+            f"unknown strategy {record['strategy']!r} (use {', '.join(STRATEGIES)})"
+        )
+    numbers = {column: parse_number(record, column) for column in GROUP_NUMBERS}
+    overflow = record["overflow"] and parse_slug(record["overflow"], "overflow")
+    if overflow == slug:
+        raise BadValue(f"group {slug!r} cannot overflow to itself")
+    exophones = parse_exophones(record["exophones"])
+    return GroupRow(
+        line=line,
+        slug=slug,
+        name=record["name"],
+        strategy=strategy,
+        **numbers,
+        overflow=overflow,
+        fallback_numbers=parse_phones(record["fallback_numbers"], "fallback number"),
+        exophones=exophones,
+        digits=parse_digits(record["digits"], exophones),
+        timezone=parse_timezone(record["timezone"]),
+        hours=parse_hours_cell(record["hours"]),
+    )
+
+
+def parse_memberships(text: str) -> tuple[tuple[str, int], ...]:
+    memberships: dict[str, int] = {}
+    for item in text.split(";"):
+        if not item.strip():
+            continue
+        slug, colon, priority = (part.strip() for part in item.partition(":"))
+        slug = parse_slug(slug, "group")
+        if colon and not (priority.isdigit() and 1 <= int(priority) <= 32767):
+            raise BadValue(
+                f"priority {priority!r} for group {slug!r} must be a whole number "
+                "from 1 (rings first)"
+            )
+        if slug in memberships:
+            raise BadValue(f"group {slug!r} is listed twice")
+        memberships[slug] = int(priority) if colon else 1
+    return tuple(memberships.items())
+
+
+def parse_agent(line: int, record: dict) -> AgentRow:
+    if not record["name"]:
+        raise BadValue("name is empty")
+    if len(record["name"]) > 100:
+        raise BadValue("name is longer than 100 characters")
+    status = record["status"].lower() or "available"
+    if status not in STATUSES:
+        raise BadValue(
+            f"unknown status {record['status']!r} (use {', '.join(STATUSES)})"
+        )
+    active = record["active"].lower() or "yes"
+    if active not in ("yes", "no"):
+        raise BadValue(f"active must be yes or no, not {record['active']!r}")
+    return AgentRow(
+        line=line,
+        name=record["name"],
+        phone=parse_phone(record["phone"], "phone"),
+        groups=parse_memberships(record["groups"]),
+        status=status,
+        active=active == "yes",
+        timezone=parse_timezone(record["timezone"]),
+        hours=parse_hours_cell(record["hours"]),
+    )
+
+
+def parse_rows(text: str, columns: tuple[str, ...], parse_row, key: str) -> Parsed:
+    errors: list[RowError] = []
+    rows = []
+    first_line: dict[str, int] = {}
+    for line, record in read_records(text, columns, errors):
+        try:
+            row = parse_row(line, record)
+        except BadValue as error:
+            errors.append(RowError(line, str(error)))
+            continue
+        value = getattr(row, key)
+        if value in first_line:
+            errors.append(
+                RowError(
+                    line, f"duplicate {key} {value} (first on line {first_line[value]})"
+                )
+            )
+            continue
+        first_line[value] = line
+        rows.append(row)
+    return Parsed(rows=rows, errors=errors)
+
+
+def parse_groups_csv(text: str) -> Parsed:
+    """Return the group rows of `text` and the errors of the rows that are bad."""
+    return parse_rows(text, GROUP_COLUMNS, parse_group, "slug")
+
+
+def parse_agents_csv(text: str) -> Parsed:
+    """Return the agent rows of `text` and the errors of the rows that are bad."""
+    return parse_rows(text, AGENT_COLUMNS, parse_agent, "phone")

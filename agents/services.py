@@ -1,0 +1,473 @@
+"""Roster writes: loading and exporting the roster files of DESIGN section 3."""
+
+import csv
+import datetime as dt
+import heapq
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from django.db import transaction
+from django.utils import timezone
+
+from agents.hours import HoursRow, format_hours
+from agents.importers import (
+    AGENT_COLUMNS,
+    ANY_EXOPHONE,
+    GROUP_COLUMNS,
+    AgentRow,
+    GroupRow,
+    Parsed,
+    RosterFileError,
+    RowError,
+)
+from agents.models import (
+    Agent,
+    AgentGroup,
+    AgentHours,
+    AgentStatus,
+    GroupHours,
+    Membership,
+)
+
+IMPORT_STATUS_REASON = "roster import"
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    dry_run: bool = False
+    details: list[str] = field(default_factory=list)
+
+    def __str__(self):
+        text = (
+            f"{self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged"
+        )
+        if self.deactivated:
+            text += f", {self.deactivated} deactivated"
+        return text
+
+    def count(self, outcome: str, line: int, label: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        self.details.append(f"line {line}: {outcome} {label}")
+
+
+def stored_hours(owner) -> list[HoursRow]:
+    """Return the prefetched weekly hours of an agent or group as sorted rows."""
+    return sorted({HoursRow(h.weekday, h.starts, h.ends) for h in owner.hours.all()})
+
+
+def group_routes(exophones: list[str], digits: str) -> list[tuple[str, str]]:
+    return [(exophone, digits) for exophone in exophones]
+
+
+def describe_route(route: tuple[str, str]) -> str:
+    exophone, digits = route
+    where = "any ExoPhone" if exophone == ANY_EXOPHONE else f"ExoPhone {exophone}"
+    return f"{where} with digits {digits}" if digits else where
+
+
+def check_groups(rows: list[GroupRow], stored: dict[str, AgentGroup]) -> list[RowError]:
+    """Return what is wrong with `rows` beside the groups already in the database."""
+    errors = []
+    in_file = {row.slug: row for row in rows}
+    overflow = {
+        slug: group.overflow.slug if group.overflow else ""
+        for slug, group in stored.items()
+    }
+    overflow.update({row.slug: row.overflow for row in rows})
+    for row in rows:
+        if row.overflow and row.overflow not in overflow:
+            errors.append(
+                RowError(row.line, f"overflow to unknown group {row.overflow!r}")
+            )
+            continue
+        chain = [row.slug]
+        slug = row.overflow
+        while slug and slug not in chain:
+            chain.append(slug)
+            slug = overflow.get(slug, "")
+        if slug == row.slug:
+            path = " -> ".join([*chain, slug])
+            errors.append(RowError(row.line, f"overflow cycle {path}"))
+
+    owners: dict[tuple[str, str], list[tuple[str, int | None]]] = defaultdict(list)
+    for slug, group in stored.items():
+        if slug not in in_file:
+            for route in group_routes(group.exophone_list, group.digits):
+                owners[route].append((slug, None))
+    for row in rows:
+        for route in group_routes(list(row.exophones), row.digits):
+            owners[route].append((row.slug, row.line))
+    for route, route_owners in owners.items():
+        for slug, line in route_owners:
+            if line is None:
+                continue
+            for other, other_line in route_owners:
+                if other == slug:
+                    continue
+                where = f"line {other_line}" if other_line else "in the database"
+                errors.append(
+                    RowError(
+                        line,
+                        f"route {describe_route(route)} is already taken by group "
+                        f"{other!r} ({where})",
+                    )
+                )
+    return errors
+
+
+def group_values(row: GroupRow) -> dict:
+    return {
+        "name": row.name,
+        "strategy": row.strategy,
+        "batch_size": row.batch_size,
+        "ring_seconds": row.ring_seconds,
+        "max_attempts": row.max_attempts,
+        "wrapup_seconds": row.wrapup_seconds,
+        "hold_seconds": row.hold_seconds,
+        "sticky_days": row.sticky_days,
+        "missed_to_pause": row.missed_to_pause,
+        "fallback_numbers": ";".join(row.fallback_numbers),
+        "exophones": ";".join(row.exophones),
+        "digits": row.digits,
+        "timezone": row.timezone,
+    }
+
+
+def import_groups(*, parsed: Parsed, dry_run: bool = False) -> ImportSummary:
+    """Create or update the groups of a parsed groups file, all or nothing.
+
+    Raise RosterFileError listing every bad row; nothing is written then.
+    """
+    summary = ImportSummary(dry_run=dry_run)
+    with transaction.atomic():
+        stored = {
+            group.slug: group
+            for group in AgentGroup.objects.select_related("overflow").prefetch_related(
+                "hours"
+            )
+        }
+        errors = parsed.errors + check_groups(parsed.rows, stored)
+        if errors:
+            raise RosterFileError(errors)
+        outcomes: dict[str, str] = {}
+        for row in parsed.rows:
+            group = stored.get(row.slug)
+            values = group_values(row)
+            if group is None:
+                group = AgentGroup.objects.create(slug=row.slug, **values)
+                GroupHours.objects.bulk_create(
+                    GroupHours(group=group, **hours._asdict()) for hours in row.hours
+                )
+                stored[row.slug] = group
+                outcomes[row.slug] = "created"
+                continue
+            fields = [
+                name for name, value in values.items() if getattr(group, name) != value
+            ]
+            for name in fields:
+                setattr(group, name, values[name])
+            if fields:
+                group.save(update_fields=fields)
+            if stored_hours(group) != list(row.hours):
+                group.hours.all().delete()
+                GroupHours.objects.bulk_create(
+                    GroupHours(group=group, **hours._asdict()) for hours in row.hours
+                )
+                fields.append("hours")
+            outcomes[row.slug] = "updated" if fields else "unchanged"
+        # Overflow last: a row may point at a group created further down the file.
+        for row in parsed.rows:
+            group = stored[row.slug]
+            target = stored[row.overflow].pk if row.overflow else None
+            if group.overflow_id != target:
+                group.overflow_id = target
+                group.save(update_fields=["overflow"])
+                if outcomes[row.slug] == "unchanged":
+                    outcomes[row.slug] = "updated"
+            summary.count(outcomes[row.slug], row.line, f"group {row.slug}")
+        if dry_run:
+            transaction.set_rollback(True)
+    return summary
+
+
+def membership_positions(
+    rows: list[AgentRow], groups: dict[str, AgentGroup], stored: dict
+) -> dict[tuple[str, int], int]:
+    """Return the position of each (phone, group id) the file lists.
+
+    Positions follow the order of rows in the file. A group whose members the file
+    lists already in their stored order keeps its positions, so that an exported
+    roster imports without a change.
+    """
+    members: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        for slug, _ in row.groups:
+            members[groups[slug].pk].append(row.phone)
+    positions = {}
+    for group_id, phones in members.items():
+        existing = [stored.get((phone, group_id)) for phone in phones]
+        keys = [
+            (membership.position, membership.agent.name) if membership else None
+            for membership in existing
+        ]
+        keep = None not in keys and all(a <= b for a, b in pairwise(keys))
+        for ordinal, (phone, membership) in enumerate(
+            zip(phones, existing, strict=True)
+        ):
+            positions[phone, group_id] = membership.position if keep else ordinal
+    return positions
+
+
+def status_reason(status: str) -> str:
+    return "" if status == AgentStatus.AVAILABLE else IMPORT_STATUS_REASON
+
+
+def import_agents(
+    *,
+    parsed: Parsed,
+    deactivate_missing: bool = False,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+) -> ImportSummary:
+    """Create or update the agents of a parsed agents file, all or nothing.
+
+    Memberships the file does not list for an agent are removed; with
+    `deactivate_missing`, agents absent from the file are made inactive.
+    Raise RosterFileError listing every bad row; nothing is written then.
+    """
+    now = now or timezone.now()
+    summary = ImportSummary(dry_run=dry_run)
+    with transaction.atomic():
+        slugs = {slug for row in parsed.rows for slug, _ in row.groups}
+        groups = {
+            group.slug: group for group in AgentGroup.objects.filter(slug__in=slugs)
+        }
+        errors = list(parsed.errors)
+        for row in parsed.rows:
+            for slug, _ in row.groups:
+                if slug not in groups:
+                    errors.append(RowError(row.line, f"unknown group {slug!r}"))
+        if errors:
+            raise RosterFileError(errors)
+        phones = [row.phone for row in parsed.rows]
+        agents = {
+            agent.phone.as_e164: agent
+            for agent in Agent.objects.filter(phone__in=phones).prefetch_related(
+                "hours"
+            )
+        }
+        stored_memberships = {
+            (membership.agent.phone.as_e164, membership.group_id): membership
+            for membership in Membership.objects.filter(
+                agent__phone__in=phones
+            ).select_related("agent")
+        }
+        positions = membership_positions(parsed.rows, groups, stored_memberships)
+        for row in parsed.rows:
+            agent = agents.get(row.phone)
+            outcome = "unchanged"
+            if agent is None:
+                agent = Agent.objects.create(
+                    name=row.name,
+                    phone=row.phone,
+                    status=row.status,
+                    status_reason=status_reason(row.status),
+                    status_changed_at=now,
+                    active=row.active,
+                    timezone=row.timezone,
+                )
+                outcome = "created"
+            else:
+                values = {
+                    "name": row.name,
+                    "active": row.active,
+                    "timezone": row.timezone,
+                }
+                if agent.status != row.status:
+                    # A status set by the roster is a manual change: the missed
+                    # calls that may have paused the agent start counting afresh.
+                    values |= {
+                        "status": row.status,
+                        "status_reason": status_reason(row.status),
+                        "status_changed_at": now,
+                        "missed_in_row": 0,
+                    }
+                fields = [
+                    name
+                    for name, value in values.items()
+                    if getattr(agent, name) != value
+                ]
+                for name in fields:
+                    setattr(agent, name, values[name])
+                if fields:
+                    agent.save(update_fields=fields)
+                    outcome = "updated"
+            if outcome == "created" or stored_hours(agent) != list(row.hours):
+                if outcome != "created":
+                    agent.hours.all().delete()
+                    outcome = "updated"
+                AgentHours.objects.bulk_create(
+                    AgentHours(agent=agent, **hours._asdict()) for hours in row.hours
+                )
+            if sync_memberships(agent, row, groups, positions, stored_memberships):
+                outcome = "updated" if outcome == "unchanged" else outcome
+            summary.count(outcome, row.line, f"agent {row.name} {row.phone}")
+        if deactivate_missing:
+            missing = Agent.objects.filter(active=True).exclude(phone__in=phones)
+            for name, phone in missing.values_list("name", "phone"):
+                summary.details.append(f"deactivated agent {name} {phone}")
+            summary.deactivated = missing.update(active=False)
+        if dry_run:
+            transaction.set_rollback(True)
+    return summary
+
+
+def sync_memberships(
+    agent: Agent,
+    row: AgentRow,
+    groups: dict[str, AgentGroup],
+    positions: dict[tuple[str, int], int],
+    stored: dict[tuple[str, int], Membership],
+) -> bool:
+    """Make `agent`'s memberships those `row` lists; return whether any changed."""
+    wanted = {
+        groups[slug].pk: (priority, positions[row.phone, groups[slug].pk])
+        for slug, priority in row.groups
+    }
+    changed = False
+    if agent.pk is not None:
+        removed, _ = (
+            Membership.objects.filter(agent=agent).exclude(group_id__in=wanted).delete()
+        )
+        changed = removed > 0
+    new = []
+    for group_id, (priority, position) in wanted.items():
+        membership = stored.get((row.phone, group_id))
+        if membership is None:
+            new.append(
+                Membership(
+                    agent=agent, group_id=group_id, priority=priority, position=position
+                )
+            )
+        elif (membership.priority, membership.position) != (priority, position):
+            membership.priority, membership.position = priority, position
+            membership.save(update_fields=["priority", "position"])
+            changed = True
+    Membership.objects.bulk_create(new)
+    return changed or bool(new)
+
+
+def export_order(agents: list[Agent]) -> list[Agent]:
+    """Order `agents` so that every group lists its members in position order.
+
+    Importing the rows in this order gives each membership back its position;
+    where the groups disagree, the first agent by name breaks the tie.
+    """
+    key = {agent.pk: (agent.name, agent.phone.as_e164, agent.pk) for agent in agents}
+    chains: dict[int, list] = defaultdict(list)
+    for agent in agents:
+        for membership in agent.memberships.all():
+            chains[membership.group_id].append(
+                ((membership.position,) + key[agent.pk], agent.pk)
+            )
+    successors = defaultdict(set)
+    waiting = dict.fromkeys(key, 0)
+    for chain in chains.values():
+        chain.sort()
+        for (_, before), (_, after) in pairwise(chain):
+            if after not in successors[before]:
+                successors[before].add(after)
+                waiting[after] += 1
+    by_pk = {agent.pk: agent for agent in agents}
+    ready = [key[pk] for pk, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    ordered = []
+    while waiting:
+        if not ready:
+            # Contradicting groups: release the first remaining agent by name.
+            heapq.heappush(ready, min(key[pk] for pk in waiting))
+        pk = heapq.heappop(ready)[2]
+        if pk not in waiting:
+            continue
+        del waiting[pk]
+        ordered.append(by_pk[pk])
+        for after in successors[pk]:
+            if after in waiting:
+                waiting[after] -= 1
+                if waiting[after] == 0:
+                    heapq.heappush(ready, key[after])
+    return ordered
+
+
+def write_csv(columns: tuple[str, ...], rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def export_groups() -> str:
+    """Return every group as a groups file (DESIGN section 3)."""
+    groups = AgentGroup.objects.select_related("overflow").prefetch_related("hours")
+    return write_csv(
+        GROUP_COLUMNS,
+        [
+            {
+                "slug": group.slug,
+                "name": group.name,
+                "strategy": group.strategy,
+                "batch_size": group.batch_size,
+                "ring_seconds": group.ring_seconds,
+                "max_attempts": group.max_attempts,
+                "wrapup_seconds": group.wrapup_seconds,
+                "hold_seconds": group.hold_seconds,
+                "sticky_days": group.sticky_days,
+                "missed_to_pause": group.missed_to_pause,
+                "overflow": group.overflow.slug if group.overflow else "",
+                "fallback_numbers": group.fallback_numbers,
+                "exophones": group.exophones,
+                "digits": group.digits,
+                "timezone": group.timezone,
+                "hours": format_hours(stored_hours(group)),
+            }
+            for group in groups.order_by("slug")
+        ],
+    )
+
+
+def membership_cell(agent: Agent) -> str:
+    memberships = sorted(
+        agent.memberships.all(), key=lambda m: (m.priority, m.position, m.group.slug)
+    )
+    return ";".join(
+        m.group.slug if m.priority == 1 else f"{m.group.slug}:{m.priority}"
+        for m in memberships
+    )
+
+
+def export_agents() -> str:
+    """Return every agent as an agents file (DESIGN section 3)."""
+    agents = Agent.objects.prefetch_related("hours", "memberships__group")
+    return write_csv(
+        AGENT_COLUMNS,
+        [
+            {
+                "name": agent.name,
+                "phone": agent.phone.as_e164,
+                "groups": membership_cell(agent),
+                "status": agent.status,
+                "active": "yes" if agent.active else "no",
+                "timezone": agent.timezone,
+                "hours": format_hours(stored_hours(agent)),
+            }
+            for agent in export_order(list(agents))
+        ],
+    )
