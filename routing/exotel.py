@@ -1,0 +1,81 @@
+"""Exotel's Dial Whom and Passthru requests, parsed into typed values.
+
+Query parameters in, an `ExotelRequest` or an `ExotelRequestError` with a one-line
+reason out. No ORM, no clock: the quirks of real traffic are handled here once.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+
+from agents.phones import normalize_phone
+
+CALL_SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DIAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+MAX_DIGITS = 50
+MAX_LOGGED_VALUE = 200
+
+
+class ExotelRequestError(ValueError):
+    """A request we cannot act on; the message is the one-line reason we answer."""
+
+
+@dataclass(frozen=True)
+class ExotelRequest:
+    call_sid: str
+    caller: str = ""  # E.164, or "" when absent or unreadable
+    exophone: str = ""  # E.164 of the number the call landed on
+    digits: str = ""
+    dial_whom_number: str = ""  # E.164 of the number Exotel dialled last
+    dial_call_status: str = ""  # one of DIAL_CALL_STATUSES, or ""
+    dial_call_duration: int | None = None
+    params: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def parse_exotel_request(query: Mapping[str, str]) -> ExotelRequest:
+    """Return the typed request for Exotel's query parameters.
+
+    Names are matched case-insensitively (`CallFrom`/`Callfrom`); `""` and `"null"`
+    mean absent; unknown and deprecated parameters are ignored.
+    """
+    values = _present_values(query)
+    call_sid = values.get("callsid", "")
+    if not call_sid:
+        raise ExotelRequestError("missing CallSid")
+    if not CALL_SID.fullmatch(call_sid):
+        raise ExotelRequestError("malformed CallSid: expected 1-64 of A-Z a-z 0-9 _ -")
+    status = values.get("dialcallstatus", "").lower()
+    return ExotelRequest(
+        call_sid=call_sid,
+        caller=_phone(values.get("from") or values.get("callfrom", "")),
+        exophone=_phone(values.get("to") or values.get("callto", "")),
+        digits=values.get("digits", "").strip('"').strip()[:MAX_DIGITS],
+        dial_whom_number=_phone(values.get("dialwhomnumber", "")),
+        dial_call_status=status if status in DIAL_CALL_STATUSES else "",
+        dial_call_duration=_seconds(values.get("dialcallduration", "")),
+        params={key: value[:MAX_LOGGED_VALUE] for key, value in query.items()},
+    )
+
+
+def _present_values(query: Mapping[str, str]) -> dict[str, str]:
+    values = {}
+    for key, value in query.items():
+        value = value.strip()
+        if value and value.lower() != "null":
+            values[key.lower()] = value
+    return values
+
+
+def _phone(text: str) -> str:
+    if not text:
+        return ""
+    try:
+        return normalize_phone(text, strict=False)
+    except ValidationError:
+        return ""
+
+
+def _seconds(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 9 else None
