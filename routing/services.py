@@ -212,16 +212,12 @@ class _Picker:
 
     def claim(self, entry_group: AgentGroup, *, slots: int) -> list[_NewOffer]:
         offers: list[_NewOffer] = []
-        chain = list(_overflow_chain(entry_group))
+        chain = list(overflow_chain(entry_group))
         for group in chain:
             offers += self._claim_in_group(group, slots=slots - len(offers))
             if len(offers) == slots:
                 return offers
-        # Fallback numbers: the entry group's first, then the chain's, each once.
-        owners: dict[str, AgentGroup] = {}
-        for group in chain:
-            for number in group.fallback_number_list:
-                owners.setdefault(number, group)
+        owners = fallback_owners(chain)
         numbers = engine.pick_fallback_numbers(
             owners, offered=self.offered, slots=slots - len(offers)
         )
@@ -294,13 +290,22 @@ class _Picker:
         )
 
 
-def _overflow_chain(group: AgentGroup):
+def overflow_chain(group: AgentGroup):
     """Yield the group, then its overflow groups, each once (cycles are cut)."""
     seen = set()
     while group is not None and group.pk not in seen:
         seen.add(group.pk)
         yield group
         group = group.overflow
+
+
+def fallback_owners(chain: list[AgentGroup]) -> dict[str, AgentGroup]:
+    """Map each fallback number to the group giving it: the entry group's first."""
+    owners: dict[str, AgentGroup] = {}
+    for group in chain:
+        for number in group.fallback_number_list:
+            owners.setdefault(number, group)
+    return owners
 
 
 def _claim_agent(
