@@ -1,0 +1,236 @@
+"""Supervisor pages, served inside the admin (wrapped by `admin.site.admin_view`).
+
+Every page looks its group or call up through `visible_to(request.user)`: a
+supervisor who edits a URL towards another group's page gets a 404.
+"""
+
+import datetime as dt
+import zoneinfo
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from agents.coverage import coverage_gaps, describe_gap
+from agents.models import AgentGroup, AgentStatus, Membership
+from routing.models import Call
+from routing.preview import preview_route
+from routing.reports import day_report, hourly_chart
+from routing.supervisor.board import board_members
+from routing.supervisor.forms import (
+    CoverageForm,
+    PreviewForm,
+    ReportForm,
+    StatusForm,
+)
+from routing.supervisor.services import set_agent_status
+from routing.supervisor.timeline import call_timeline
+
+BOARD_REFRESH_SECONDS = 5
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict, *, title: str
+) -> HttpResponse:
+    return render(
+        request,
+        template,
+        {**admin.site.each_context(request), "title": title, **context},
+    )
+
+
+def _group(request: HttpRequest, slug: str) -> AgentGroup:
+    return get_object_or_404(
+        AgentGroup.objects.visible_to(request.user).select_related("overflow"),
+        slug=slug,
+    )
+
+
+def _visible_call_ids(request: HttpRequest, ids) -> set[int]:
+    """Return which of the call ids `ids` the user may open."""
+    wanted = {pk for pk in ids if pk}
+    if not wanted:
+        return set()
+    return set(
+        Call.objects.visible_to(request.user)
+        .filter(pk__in=wanted)
+        .values_list("pk", flat=True)
+    )
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """List the user's groups with links to each supervisor page."""
+    groups = AgentGroup.objects.visible_to(request.user).order_by("name")
+    return _render(
+        request, "supervisor/index.html", {"groups": groups}, title="Supervisor tools"
+    )
+
+
+@require_GET
+def preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """Show what the endpoint would answer a new call now, and why not the others."""
+    group = _group(request, slug)
+    form = PreviewForm(request.GET or None)
+    result = None
+    if not form.is_bound or form.is_valid():
+        data = form.cleaned_data if form.is_bound else {}
+        result = preview_route(
+            group=group,
+            caller=data.get("caller", ""),
+            moment=data.get("moment") or timezone.now(),
+        )
+    engaged_sids = (
+        [v.engaged_call_sid for g in result.groups for v in g.members] if result else []
+    )
+    engaged_calls = dict(
+        Call.objects.visible_to(request.user)
+        .filter(sid__in=[sid for sid in engaged_sids if sid])
+        .values_list("sid", "pk")
+    )
+    return _render(
+        request,
+        "supervisor/preview.html",
+        {
+            "group": group,
+            "form": form,
+            "preview": result,
+            "engaged_calls": engaged_calls,
+        },
+        title=f"Routing preview: {group.name}",
+    )
+
+
+def _board_context(request: HttpRequest, group: AgentGroup) -> dict:
+    now = timezone.now()
+    members = list(board_members(group=group, now=now))
+    visible = _visible_call_ids(
+        request,
+        [m.engaged_call_id for m in members] + [m.last_call_id for m in members],
+    )
+    return {
+        "group": group,
+        "members": members,
+        "visible_calls": visible,
+        "now": now,
+        "statuses": AgentStatus,
+        "refresh_seconds": BOARD_REFRESH_SECONDS,
+    }
+
+
+@require_GET
+def board(request: HttpRequest, slug: str) -> HttpResponse:
+    """Show every member of the group as it stands now, with status buttons."""
+    group = _group(request, slug)
+    return _render(
+        request,
+        "supervisor/board.html",
+        _board_context(request, group),
+        title=f"Live board: {group.name}",
+    )
+
+
+@require_GET
+def board_rows(request: HttpRequest, slug: str) -> HttpResponse:
+    """Render the board's table alone, for the page's periodic refresh."""
+    group = _group(request, slug)
+    return render(request, "supervisor/board_rows.html", _board_context(request, group))
+
+
+@require_POST
+def change_status(request: HttpRequest, slug: str, agent_id: int) -> HttpResponse:
+    """Set one member's status from the board (a form POST, CSRF-protected)."""
+    group = _group(request, slug)
+    membership = get_object_or_404(
+        Membership.objects.select_related("agent"), group=group, agent_id=agent_id
+    )
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose available, on break or offline.")
+    else:
+        status = AgentStatus(form.cleaned_data["status"])
+        set_agent_status(
+            agent=membership.agent,
+            status=status,
+            reason=form.cleaned_data["reason"].strip(),
+            now=timezone.now(),
+        )
+        messages.success(
+            request, f"{membership.agent.name} is now {status.label.lower()}."
+        )
+    return redirect("supervisor-board", slug=group.slug)
+
+
+@require_GET
+def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
+    """Show one call's timeline: requests, answers, offers with reasons, outcomes."""
+    call = get_object_or_404(
+        Call.objects.visible_to(request.user).select_related("group", "answered_by"),
+        pk=call_id,
+    )
+    return _render(
+        request,
+        "supervisor/call_timeline.html",
+        {
+            "call": call,
+            "events": call_timeline(call),
+            "admin_url": reverse("admin:routing_call_change", args=[call.pk])
+            if admin.site.is_registered(Call)
+            else "",
+        },
+        title=f"Call {call.sid}",
+    )
+
+
+@require_GET
+def coverage(request: HttpRequest) -> HttpResponse:
+    """Show, per group, the coming hours when it is open and nobody is scheduled."""
+    form = CoverageForm(request.GET or None)
+    days = form.days_or_default() if form.is_valid() else 7
+    now = timezone.now()
+    groups = AgentGroup.objects.visible_to(request.user).order_by("name")
+    slug = request.GET.get("group")
+    if slug:
+        groups = [_group(request, slug)]
+    rows = [
+        {
+            "group": group,
+            "gaps": [
+                describe_gap(gap, group.timezone)
+                for gap in coverage_gaps(group, start=now, days=days)
+            ],
+        }
+        for group in groups
+    ]
+    return _render(
+        request,
+        "supervisor/coverage.html",
+        {"rows": rows, "days": days, "form": form},
+        title=f"Coverage: the next {days} days",
+    )
+
+
+@require_GET
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    """Show a group's figures for one day on its own clock, with an hourly chart."""
+    group = _group(request, slug)
+    form = ReportForm(request.GET or None)
+    today = dt.datetime.now(zoneinfo.ZoneInfo(group.timezone)).date()
+    date = (form.cleaned_data.get("date") if form.is_valid() else None) or today
+    figures = day_report(group=group, date=date)
+    return _render(
+        request,
+        "supervisor/report.html",
+        {
+            "group": group,
+            "form": form,
+            "report": figures,
+            "chart": hourly_chart(figures.hours),
+            "previous_day": date - dt.timedelta(days=1),
+            "next_day": date + dt.timedelta(days=1),
+        },
+        title=f"Report: {group.name}, {date:%a %d %b %Y}",
+    )
