@@ -64,7 +64,9 @@ class Command(BaseCommand):
                     self.stdout.write(f"{agent_group.slug}: covered")
                 continue
             self.stdout.write(
-                self.style.WARNING(f"{agent_group.slug}: {len(gaps)} gap(s)")
+                self.style.WARNING(
+                    f"{agent_group.slug}: {len(gaps)} gap(s) ({agent_group.timezone})"
+                )
             )
             for gap in gaps:
                 self.stdout.write(f"  {describe_gap(gap, agent_group.timezone)}")
