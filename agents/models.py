@@ -1,5 +1,6 @@
 """The roster: agent groups, agents, memberships, weekly hours, time off, holidays."""
 
+import contextlib
 import datetime as dt
 import zoneinfo
 
@@ -10,7 +11,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
-from agents.phones import normalize_phone_list
+from agents.phones import normalize_phone, normalize_phone_list
 
 DEFAULT_TIMEZONE = "Asia/Kolkata"
 
@@ -55,6 +56,15 @@ def covering_hours_q(weekday: int, time_of_day: dt.time, prefix: str = "") -> Q:
 def outer_ref(prefix: str) -> OuterRef:
     """Refer to the row that `prefix` ("agent__", "group__" or "") leads to."""
     return OuterRef(prefix.removesuffix("__") or "pk")
+
+
+def _e164_list(text: str) -> list[str]:
+    """Return the `;`-separated numbers in E.164 (the field may predate clean())."""
+    numbers = []
+    for number in text.split(";"):
+        with contextlib.suppress(ValidationError):
+            numbers.append(normalize_phone(number, strict=False))
+    return numbers
 
 
 class Strategy(models.TextChoices):
@@ -186,11 +196,13 @@ class AgentGroup(models.Model):
 
     @property
     def fallback_number_list(self) -> list[str]:
-        return [number for number in self.fallback_numbers.split(";") if number]
+        return _e164_list(self.fallback_numbers)
 
     @property
     def exophone_list(self) -> list[str]:
-        return [number for number in self.exophones.split(";") if number]
+        if self.exophones.strip() == "*":
+            return ["*"]
+        return _e164_list(self.exophones)
 
     def open_q(self, moment: dt.datetime, prefix: str = "") -> Q:
         """Match this group when it is open at `moment` (its hours, its holidays)."""
