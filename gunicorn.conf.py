@@ -1,0 +1,47 @@
+"""gunicorn settings for dialwhom: `gunicorn dialwhom_project.wsgi` reads this file.
+
+The environment decides where and how wide (README, "Production deployment"):
+DIALWHOM_BIND (host:port, or unix:/path) or PORT, and DIALWHOM_WORKERS.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("DIALWHOM_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+
+# Sync workers, one request at a time each, one persistent database connection
+# each (CONN_MAX_AGE). Chosen by measurement, see README "Production deployment".
+worker_class = "sync"
+workers = int(
+    os.environ.get("DIALWHOM_WORKERS") or min(2 * multiprocessing.cpu_count() + 1, 12)
+)
+
+# A request takes milliseconds and gives up on the database within a second, so
+# a worker silent for 5 s is stuck: kill and replace it well before Exotel's 10 s.
+timeout = 5
+graceful_timeout = 20
+# Behind a proxy that keeps connections open to us.
+keepalive = 5
+# Recycle workers now and then, jittered so they do not all restart at once.
+max_requests = 20000
+max_requests_jitter = 2000
+
+# No access log: the application writes one structured line per webhook request
+# (DJANGO_LOG_FORMAT=json); gunicorn's own messages go to standard error.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def post_worker_init(worker):
+    """Import the URLconf, views and phone metadata before the first request.
+
+    Django loads them lazily, which costs the first request half a second: too
+    much for a worker that starts (or is recycled) while the database is down.
+    """
+    from django.urls import get_resolver
+
+    from agents.phones import normalize_phone
+
+    get_resolver().resolve("/healthz")
+    normalize_phone("+919900000000", strict=False)

@@ -1,0 +1,353 @@
+"""Database outages, for real: gunicorn against a throwaway PostgreSQL that we
+stop, freeze and point away from, then bring back without restarting gunicorn.
+"""
+
+import contextlib
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "outage-token-0123456789"
+AGENTS = ["+919900000001", "+919900000002", "+919900000003"]
+FALLBACK = "+918000000009"
+GROUPS_CSV = (
+    "slug,name,strategy,batch_size,ring_seconds,max_attempts,wrapup_seconds,"
+    "hold_seconds,sticky_days,missed_to_pause,overflow,fallback_numbers,exophones,"
+    "digits,timezone,hours\n"
+    f"support,Support,sequential,1,30,0,30,0,0,0,,{FALLBACK},*,,,\n"
+    "sales,Sales,sequential,1,30,0,30,300,0,0,,,08069891522,2,,\n"
+)
+AGENTS_CSV = "name,phone,groups,status,active,timezone,hours\n" + "".join(
+    f"Agent {n},{phone},support,available,yes,,\n" for n, phone in enumerate(AGENTS)
+)
+# Exotel waits 10 s; we promise an answer within one.
+PROMISE = 1.0
+
+pytestmark = pytest.mark.postgres
+
+
+def postgres_bin() -> Path:
+    for directory in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.access(f"{directory}/initdb", os.X_OK):
+            return Path(directory)
+    if shutil.which("initdb") and shutil.which("pg_ctl"):
+        return Path(shutil.which("initdb")).parent
+    pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Cluster:
+    """A PostgreSQL cluster of our own, on 127.0.0.1, that tests may stop."""
+
+    def __init__(self):
+        self.bin = postgres_bin()
+        # Not under pytest's tmp_path: its parents are closed to the postgres user.
+        root = Path(tempfile.mkdtemp(prefix="dialwhom-outage-"))
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        root.chmod(0o755)
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres")
+        self._run(
+            "initdb",
+            f"--pgdata={self.data}",
+            "--username=postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        )
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/dialwhom"
+
+    def _run(self, program: str, *args: str) -> None:
+        done = subprocess.run(
+            [*self.as_owner, str(self.bin / program), *args],
+            capture_output=True,
+            text=True,
+            cwd="/",
+        )
+        if done.returncode:
+            raise RuntimeError(f"{program} failed:\n{done.stdout}{done.stderr}")
+
+    def start(self) -> None:
+        self._run(
+            "pg_ctl",
+            f"--pgdata={self.data}",
+            f"--log={self.data.parent / 'server.log'}",
+            "--wait",
+            "--options",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data.parent} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "start",
+        )
+
+    def stop(self) -> None:
+        self._run("pg_ctl", f"--pgdata={self.data}", "-m", "immediate", "stop")
+
+    def createdb(self, name: str) -> None:
+        self._run(
+            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name
+        )
+
+    def pids(self) -> list[int]:
+        """Return the postmaster and every process it started."""
+        try:
+            postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        except FileNotFoundError:
+            return []  # stopped
+        children = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(postmaster)],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        return [postmaster, *map(int, children)]
+
+    def signal(self, signum: int) -> None:
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+
+def manage(url: str, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
+
+
+class Server:
+    """gunicorn with the project's configuration file, one sync worker."""
+
+    def __init__(self, *, database_url: str, last_known: Path, log: Path):
+        self.port = free_port()
+        self.log = log
+        environ = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DIALWHOM_WEBHOOK_TOKEN": TOKEN,
+            "DIALWHOM_LAST_KNOWN_DIR": str(last_known),
+            "DIALWHOM_LAST_KNOWN_REFRESH_SECONDS": "0",
+            "DJANGO_LOG_FORMAT": "json",
+            "DIALWHOM_BIND": f"127.0.0.1:{self.port}",
+            "DIALWHOM_WORKERS": "1",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "dialwhom_project.wsgi"],
+            cwd=REPO_ROOT,
+            env=environ,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+        )
+        # The port opens before the worker has loaded Django: wait for an answer.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                self.get("/healthz")
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{log.read_text()}")
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
+
+    def get(self, path: str) -> tuple[int, str, float]:
+        """Return status, body and seconds taken."""
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}{path}", timeout=15
+            ) as response:
+                status, body = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, body = error.code, error.read().decode()
+        return status, body, time.monotonic() - started
+
+    def dial_whom(self, sid: str, group: str | None = None, **params: str):
+        query = urllib.parse.urlencode({"CallSid": sid, **params})
+        slug = f"{group}/" if group else ""
+        return self.get(f"/exotel/{TOKEN}/dial-whom/{slug}?{query}")
+
+    def log_lines(self) -> list[dict]:
+        lines = []
+        for line in self.log.read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                lines.append(json.loads(line))
+        return lines
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    cluster = Cluster()
+    cluster.start()
+    try:
+        cluster.createdb("dialwhom")
+        manage(cluster.url, "migrate", "--no-input")
+        roster = tmp_path_factory.mktemp("roster")
+        (roster / "groups.csv").write_text(GROUPS_CSV)
+        (roster / "agents.csv").write_text(AGENTS_CSV)
+        manage(cluster.url, "import_groups", str(roster / "groups.csv"))
+        manage(cluster.url, "import_agents", str(roster / "agents.csv"))
+        yield cluster
+    finally:
+        cluster.signal(signal.SIGCONT)
+        with contextlib.suppress(RuntimeError):
+            cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+@pytest.fixture
+def last_known(tmp_path):
+    return tmp_path / "last-known"
+
+
+@pytest.fixture
+def server(cluster, last_known, tmp_path):
+    server = Server(
+        database_url=cluster.url, last_known=last_known, log=tmp_path / "gunicorn.log"
+    )
+    yield server
+    server.stop()
+    cluster.signal(signal.SIGCONT)
+    if not (cluster.data / "postmaster.pid").exists():
+        cluster.start()
+
+
+def whole_list() -> str:
+    return ",".join([*AGENTS, FALLBACK])
+
+
+def assert_routes_normally(server, sid):
+    status, body, _ = server.dial_whom(sid, "support")
+    assert status == 200
+    assert body == AGENTS[0]  # batch 1, hold 0: the first agent, not the whole list
+    status, body, _ = server.get("/healthz")
+    assert (status, body) == (200, "ok")
+
+
+def test_database_stopped_answers_last_known_list_then_recovers(cluster, server):
+    assert_routes_normally(server, "before-pinned")
+    status, body, _ = server.dial_whom("before-unpinned", CallTo="08069891523")
+    assert (status, body) == (200, AGENTS[0])
+
+    cluster.stop()
+
+    status, body, seconds = server.dial_whom("during-pinned", "support")
+    assert (status, body) == (200, whole_list())
+    assert seconds < PROMISE
+    # Unpinned: the default route (`*`) as last known.
+    status, body, seconds = server.dial_whom("during-unpinned", CallTo="08069891523")
+    assert (status, body) == (200, whole_list())
+    assert seconds < PROMISE
+    status, body, seconds = server.get("/healthz")
+    assert status == 503 and seconds < PROMISE
+    status, _, seconds = server.get(f"/exotel/{TOKEN}/passthru/?CallSid=during-pinned")
+    assert status == 200 and seconds < PROMISE
+    degraded = [line for line in server.log_lines() if line.get("degraded")]
+    assert {line["call_sid"] for line in degraded} >= {
+        "during-pinned",
+        "during-unpinned",
+    }
+    assert {line["level"] for line in degraded} == {"ERROR"}
+    assert all(line["numbers"] == whole_list().split(",") for line in degraded[:2])
+
+    cluster.start()
+
+    assert_routes_normally(server, "after")
+
+
+def test_group_never_seen_answers_503_fast(cluster, server):
+    cluster.stop()
+
+    status, _, seconds = server.dial_whom("unseen", "sales")
+
+    assert status == 503  # Exotel then asks the Fallback URL
+    assert seconds < PROMISE
+
+
+def test_frozen_database_answers_within_a_second_then_recovers(cluster, server):
+    assert_routes_normally(server, "before-freeze")  # a persistent connection
+
+    cluster.signal(signal.SIGSTOP)
+    try:
+        for sid in ("frozen-1", "frozen-2"):  # a cut connection, then a new one
+            status, body, seconds = server.dial_whom(sid, "support")
+            assert (status, body) == (200, whole_list())
+            assert seconds < PROMISE
+        status, _, seconds = server.get("/healthz")
+        assert status == 503 and seconds < PROMISE
+    finally:
+        cluster.signal(signal.SIGCONT)
+
+    assert_routes_normally(server, "after-thaw")
+
+
+@pytest.fixture
+def tarpit():
+    """A port that accepts connections and never says a word (a hung server)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+
+    def accept():
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(listener.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+    for sock in accepted:
+        sock.close()
+
+
+@pytest.mark.parametrize("kind", ["closed-port", "tarpit"])
+def test_unreachable_database_answers_from_last_known_files(
+    kind, cluster, server, last_known, tarpit, tmp_path
+):
+    assert_routes_normally(server, f"prime-{kind}")  # writes the last-known files
+    port = free_port() if kind == "closed-port" else tarpit
+    elsewhere = Server(
+        database_url=f"postgres://postgres@127.0.0.1:{port}/dialwhom",
+        last_known=last_known,
+        log=tmp_path / "elsewhere.log",
+    )
+    try:
+        status, body, seconds = elsewhere.dial_whom(f"away-{kind}", "support")
+        assert (status, body) == (200, whole_list())
+        assert seconds < PROMISE
+        status, _, seconds = elsewhere.get("/healthz")
+        assert status == 503 and seconds < PROMISE
+    finally:
+        elsewhere.stop()
