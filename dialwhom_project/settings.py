@@ -5,6 +5,7 @@ environment variables (see README.md, "Configuration").
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -161,6 +162,21 @@ DIALWHOM_WEBHOOK_TOKENS = [
     if token
 ]
 
+# Database outages (README, "Failure behaviour"): a request gives up on PostgreSQL
+# after DIALWHOM_DB_DEADLINE_MS (a new connection after DIALWHOM_DB_PROBE_MS) and
+# answers from the last-known on-duty numbers that each process keeps on disk.
+DIALWHOM_DB_DEADLINE_MS = int(os.environ.get("DIALWHOM_DB_DEADLINE_MS", "700"))
+DIALWHOM_DB_PROBE_MS = int(os.environ.get("DIALWHOM_DB_PROBE_MS", "300"))
+DIALWHOM_LAST_KNOWN_DIR = Path(
+    os.environ.get(
+        "DIALWHOM_LAST_KNOWN_DIR",
+        Path(tempfile.gettempdir()) / "dialwhom-last-known",
+    )
+)
+DIALWHOM_LAST_KNOWN_REFRESH_SECONDS = int(
+    os.environ.get("DIALWHOM_LAST_KNOWN_REFRESH_SECONDS", "60")
+)
+
 # Behind a TLS-terminating proxy, trust its X-Forwarded-Proto header.
 if env_bool("DJANGO_BEHIND_HTTPS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -173,13 +189,23 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# DJANGO_LOG_FORMAT=json: one JSON object per line (the webhook log carries
+# CallSid, group, numbers, status, milliseconds and the degraded flag as fields).
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(
+        f"DJANGO_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "dialwhom_project.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+    },
     "root": {
         "handlers": ["console"],
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
