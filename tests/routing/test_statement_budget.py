@@ -1,0 +1,64 @@
+"""A request costs the same few SQL statements whatever the size of its group."""
+
+import pytest
+
+from agents.models import Agent, AgentGroup, Membership, Strategy
+
+# Autocommit as in production: inside a test transaction every atomic block
+# would add a SAVEPOINT and its RELEASE to the count.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Statements that read or write rows, plus one write transaction's BEGIN and COMMIT.
+BUDGET = 10
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT")
+
+
+def make_group_of(size: int, strategy: str) -> AgentGroup:
+    group = AgentGroup.objects.create(
+        slug=f"{strategy}-{size}", name=f"{strategy} {size}", strategy=strategy
+    )
+    agents = Agent.objects.bulk_create(
+        Agent(name=f"Agent {size}-{n:04d}", phone=f"+91970{size:03d}{n:04d}")
+        for n in range(size)
+    )
+    Membership.objects.bulk_create(
+        Membership(agent=agent, group=group, position=n)
+        for n, agent in enumerate(agents)
+    )
+    return group
+
+
+def data_statements(captured) -> int:
+    """Count the statements, checking that they ran in one write transaction."""
+    control = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith(TRANSACTION_CONTROL)
+    ]
+    assert [sql.split()[0] for sql in control] == ["BEGIN", "COMMIT"], control
+    return len(captured) - len(control)
+
+
+@pytest.mark.parametrize("strategy", [Strategy.SEQUENTIAL, Strategy.ROUND_ROBIN])
+def test_statements_per_request_do_not_grow_with_the_group(
+    strategy, exotel, django_assert_max_num_queries
+):
+    counts = {}
+    for size in (10, 500):
+        group = make_group_of(size, strategy)
+        # Once a minute a process also refreshes the group's last-known list:
+        # let that happen before counting what every other request costs.
+        assert exotel.numbers(f"warm-{size}", group.slug)
+        with django_assert_max_num_queries(BUDGET + 2) as first:
+            [number] = exotel.numbers(f"call-{size}", group.slug, CallFrom="0981234567")
+        with django_assert_max_num_queries(BUDGET + 2) as follow_up:
+            [next_number] = exotel.numbers(
+                f"call-{size}",
+                group.slug,
+                DialWhomNumber="0" + number.removeprefix("+91"),
+                DialCallStatus="no-answer",
+            )
+        assert next_number != number
+        counts[size] = (data_statements(first), data_statements(follow_up))
+        assert max(counts[size]) <= BUDGET, counts
+    assert counts[10] == counts[500], counts
