@@ -58,11 +58,9 @@ def route_call(
 ) -> RouteAnswer:
     """Record what `request` reports for its call and return the numbers to dial."""
     for _ in range(CONFLICT_RETRIES):
-        call, created = find_or_create_call(
-            request=request, group_slug=group_slug, now=now
-        )
+        call = find_call(request=request, group_slug=group_slug, now=now)
         try:
-            return _answer_call(call, created=created, request=request, now=now)
+            return _answer_call(call, request=request, now=now)
         except IntegrityError:
             # Another request for this call committed first: decide again.
             continue
@@ -71,10 +69,14 @@ def route_call(
     )
 
 
-def find_or_create_call(
+def find_call(
     *, request: ExotelRequest, group_slug: str | None, now: dt.datetime
-) -> tuple[Call, bool]:
-    """Return the call for the request's CallSid, resolving its group when new."""
+) -> Call:
+    """Return the request's call: the stored one, or a new one not yet saved.
+
+    A new call gets its group now, from the pinned slug or the routes; it keeps
+    that group for the rest of the call.
+    """
     call = (
         Call.objects.select_related("group__overflow")
         .filter(sid=request.call_sid)
@@ -85,7 +87,7 @@ def find_or_create_call(
             # The call keeps the group of its first request; the slug must exist.
             if not AgentGroup.objects.filter(slug=group_slug).exists():
                 raise UnknownGroup(group_slug)
-        return call, False
+        return call
     if group_slug:
         group = (
             AgentGroup.objects.select_related("overflow")
@@ -96,26 +98,21 @@ def find_or_create_call(
             raise UnknownGroup(group_slug)
     else:
         group = resolve_group(exophone=request.exophone, digits=request.digits)
-    try:
-        with transaction.atomic():
-            call = Call.objects.create(
-                sid=request.call_sid,
-                caller=request.caller,
-                exophone=request.exophone,
-                digits=request.digits,
-                group=group,
-                first_seen_at=now,
-            )
-    except IntegrityError:
-        call = Call.objects.select_related("group__overflow").get(sid=request.call_sid)
-        return call, False
-    return call, True
+    return Call(
+        sid=request.call_sid,
+        caller=request.caller,
+        exophone=request.exophone,
+        digits=request.digits,
+        group=group,
+        first_seen_at=now,
+    )
 
 
 def _answer_call(
-    call: Call, *, created: bool, request: ExotelRequest, now: dt.datetime
+    call: Call, *, request: ExotelRequest, now: dt.datetime
 ) -> RouteAnswer:
-    offers = [] if created else _offers(call)
+    is_new = call.pk is None
+    offers = [] if is_new else _offers(call)
     settlement = engine.settle(
         offers,
         number=request.dial_whom_number,
@@ -137,10 +134,14 @@ def _answer_call(
         answer.notes.append("no group: no route matches this call")
     picker = _Picker(call=call, now=now, offered={offer.number for offer in offers})
     if slots:
-        picker.prefetch(group, limit=slots + CANDIDATE_SLACK)
-    if not settlement.closed and not slots:
+        picker.prefetch(group, slots=slots)
+    if not (is_new or settlement.closed or slots):
         return answer  # a repeat, or nothing more to offer: nothing to write
     with transaction.atomic():
+        if is_new:
+            # A concurrent first request that saved it first makes this fail:
+            # the whole decision is then made again, for the stored call.
+            call.save(force_insert=True)
         _write_settlement(call, settlement, request=request, now=now)
         if slots:
             new_offers = picker.claim(group, slots=slots)
@@ -200,17 +201,18 @@ class _Picker:
         self.call = call
         self.now = now
         self.offered = set(offered)
-        self.prefetched: list[Candidate] | None = None
-        self.prefetch_limit = 0
+        self.claimed_agent_ids: list[int] = []
         self.timezones = None
+        self.prefetched: tuple[AgentGroup, list[Candidate], int] | None = None
 
-    def prefetch(self, group: AgentGroup, *, limit: int) -> None:
+    def prefetch(self, group: AgentGroup, *, slots: int) -> None:
         """Read the entry group's best candidates before the write transaction."""
         self.timezones = agent_timezones()
-        self.prefetch_limit = limit
-        self.prefetched = self._candidates(group, limit=limit, exclude=())
+        limit = slots + CANDIDATE_SLACK
+        self.prefetched = (group, self._candidates(group, limit=limit), limit)
 
     def claim(self, entry_group: AgentGroup, *, slots: int) -> list[_NewOffer]:
+        """Claim up to `slots` agents, then fallback numbers, along the chain."""
         offers: list[_NewOffer] = []
         chain = list(overflow_chain(entry_group))
         for group in chain:
@@ -232,29 +234,22 @@ class _Picker:
         return offers
 
     def _claim_in_group(self, group: AgentGroup, *, slots: int) -> list[_NewOffer]:
-        offers: list[_NewOffer] = []
-        claimed: list[Candidate] = []
         hold_until = (
             self.now + dt.timedelta(seconds=group.hold_seconds)
             if group.hold_seconds
             else None
         )
-        limit = slots + CANDIDATE_SLACK
-        candidates = self.prefetched if self.prefetched is not None else None
-        self.prefetched = None
-        if candidates is not None:
-            limit = self.prefetch_limit
-        while len(offers) < slots:
-            if candidates is None:
-                candidates = self._candidates(
-                    group, limit=limit, exclude=[c.agent_id for c in claimed]
-                )
+        claimed: list[Candidate] = []
+        if self.prefetched and self.prefetched[0] == group:
+            _, candidates, limit = self.prefetched
+        else:
+            limit = slots + CANDIDATE_SLACK
+            candidates = self._candidates(group, limit=limit)
+        while True:
             for candidate in candidates:
-                if len(offers) == slots:
+                if len(claimed) == slots:
                     break
-                if candidate.number in self.offered:
-                    continue
-                if _claim_agent(
+                if candidate.number not in self.offered and _claim_agent(
                     candidate.agent_id,
                     call_sid=self.call.sid,
                     until=hold_until or self.now,
@@ -262,23 +257,25 @@ class _Picker:
                 ):
                     claimed.append(candidate)
                     self.offered.add(candidate.number)
-                    offers.append(
-                        _NewOffer(
-                            number=candidate.number,
-                            group=group,
-                            agent_id=candidate.agent_id,
-                            hold_until=hold_until,
-                            reason=_reason(group, candidate),
-                        )
-                    )
-            if len(candidates) < limit:
-                break  # the group has no one else eligible
-            candidates = None
-        if group.strategy == Strategy.ROUND_ROBIN and offers:
+                    self.claimed_agent_ids.append(candidate.agent_id)
+            if len(claimed) == slots or len(candidates) < limit:
+                break  # done, or the group has no one else eligible
+            # Other calls won some of these agents: read the next best.
+            candidates = self._candidates(group, limit=limit)
+        if group.strategy == Strategy.ROUND_ROBIN and claimed:
             _advance_rotation(group, claimed)
-        return offers
+        return [
+            _NewOffer(
+                number=candidate.number,
+                group=group,
+                agent_id=candidate.agent_id,
+                hold_until=hold_until,
+                reason=_reason(group, candidate),
+            )
+            for candidate in claimed
+        ]
 
-    def _candidates(self, group, *, limit, exclude) -> list[Candidate]:
+    def _candidates(self, group: AgentGroup, *, limit: int) -> list[Candidate]:
         return pick_candidates(
             group,
             moment=self.now,
@@ -286,7 +283,7 @@ class _Picker:
             caller=self.call.caller,
             limit=limit,
             timezones=self.timezones,
-            exclude_agent_ids=exclude,
+            exclude_agent_ids=self.claimed_agent_ids,
         )
 
 
