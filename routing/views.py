@@ -77,6 +77,10 @@ def _dial_whom(
     except services.UnknownGroup:
         error = f"unknown group {group_slug!r}"
         response = _text(error, status=404)
+    except services.CallContention as contention:
+        # Exotel then asks the Fallback URL, which decides afresh.
+        error = str(contention)
+        response = _text(error, status=503)
     services.log_webhook_request(
         endpoint=WebhookRequest.Endpoint.DIAL_WHOM,
         params=_logged_params(request),
