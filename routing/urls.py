@@ -1,14 +1,17 @@
-from django.urls import path
+from django.urls import re_path
 
 from routing import views
 
+# The trailing slash is optional: a redirect would count as a failure to Exotel.
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
-    path("exotel/<str:token>/dial-whom/", views.dial_whom, name="dial-whom"),
-    path(
-        "exotel/<str:token>/dial-whom/<slug:group_slug>/",
+    re_path(r"^healthz/?$", views.healthz, name="healthz"),
+    re_path(
+        r"^exotel/(?P<token>[^/]+)/dial-whom/?$", views.dial_whom, name="dial-whom"
+    ),
+    re_path(
+        r"^exotel/(?P<token>[^/]+)/dial-whom/(?P<group_slug>[-\w]+)/?$",
         views.dial_whom,
         name="dial-whom-group",
     ),
-    path("exotel/<str:token>/passthru/", views.passthru, name="passthru"),
+    re_path(r"^exotel/(?P<token>[^/]+)/passthru/?$", views.passthru, name="passthru"),
 ]

@@ -170,3 +170,18 @@ def test_every_request_is_logged_with_answer(exotel, make_group, make_agent):
 def test_healthz(client):
     response = client.get("/healthz")
     assert (response.status_code, response.content) == (200, b"ok")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/exotel/{TOKEN}/dial-whom",
+        f"/exotel/{TOKEN}/dial-whom/support",
+        f"/exotel/{TOKEN}/passthru",
+        "/healthz/",
+    ],
+)
+def test_trailing_slash_is_optional(exotel, make_group, path):
+    make_group(exophones="*")
+    response = exotel.client.get(path, {"CallSid": "abc"})
+    assert response.status_code == 200
