@@ -220,6 +220,8 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     form = ReportForm(request.GET or None)
     today = dt.datetime.now(zoneinfo.ZoneInfo(group.timezone)).date()
     date = (form.cleaned_data.get("date") if form.is_valid() else None) or today
+    if not form.is_bound:
+        form = ReportForm(initial={"date": date})
     figures = day_report(group=group, date=date)
     return _render(
         request,
