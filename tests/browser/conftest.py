@@ -31,6 +31,8 @@ def browser():
     """Launch chromium for one test module; its event loop ends with the module."""
     executable = chromium_path()
     if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: dev/test installs chromium")
         pytest.skip(
             "chromium is not installed (Debian: apt-get install chromium); "
             "the browser tests never download one"
