@@ -5,9 +5,11 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from agents.models import AgentStatus
 from routing.models import Call
+from routing.supervisor.board import board_members
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +99,13 @@ def test_board_page_refreshes_its_rows_without_a_cdn(supervisor_client, roster):
     assert reverse("supervisor-board-rows", args=["support"]) in html
     assert "fetch(" in html
     assert "//" not in "".join(re.findall(r'<script src="([^"]*)"', html))
+
+
+def test_board_queries_do_not_grow_with_the_group(
+    roster, make_agent, django_assert_num_queries
+):
+    for n in range(10):
+        make_agent(f"Extra {n}", roster["support"])
+    with django_assert_num_queries(2):  # the agents' time zones, then the rows
+        members = list(board_members(group=roster["support"], now=timezone.now()))
+    assert len(members) == 12

@@ -190,3 +190,16 @@ def test_preview_page_takes_a_caller_and_a_moment(supervisor_client, roster):
     bad = supervisor_client.get(page, {"caller": "not a number"})
     assert bad.context["preview"] is None
     assert "Not a phone number" in bad.content.decode()
+
+
+@pytest.mark.parametrize("extra", [0, 20])
+def test_preview_queries_do_not_grow_with_the_group(
+    roster, make_agent, extra, django_assert_num_queries
+):
+    for n in range(extra):
+        make_agent(f"Extra {n}", roster["support"])
+    time_off(roster)
+    # timezones, candidates, group open?, members, their time off
+    with django_assert_num_queries(5):
+        preview = preview_route(group=roster["support"], caller="", moment=NOON)
+    assert len(preview.groups[0].members) == 2 + extra
