@@ -62,7 +62,8 @@ def parse_exotel_request(query: Mapping[str, str]) -> ExotelRequest:
 def _present_values(query: Mapping[str, str]) -> dict[str, str]:
     values = {}
     for key, value in query.items():
-        value = value.strip()
+        # A NUL means nothing in a parameter, and PostgreSQL cannot store one.
+        value = value.replace("\x00", "").strip()
         if value and value.lower() != "null":
             values[key.lower()] = value
     return values

@@ -237,7 +237,11 @@ def _log_request(
 
 
 def _logged_params(request: HttpRequest) -> dict[str, str]:
-    return {key: value[:200] for key, value in list(request.GET.items())[:50]}
+    # PostgreSQL stores no NUL character, neither in text nor in JSON.
+    return {
+        key.replace("\x00", ""): value[:200].replace("\x00", "")
+        for key, value in list(request.GET.items())[:50]
+    }
 
 
 @require_GET
