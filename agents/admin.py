@@ -28,6 +28,7 @@ from agents.models import (
     on_duty_q,
 )
 from agents.phones import normalize_phone
+from agents.services import set_agent_status
 
 
 def supervises(user) -> bool:
@@ -278,13 +279,11 @@ class StatusActionForm(ActionForm):
 
 def set_status(modeladmin, request, queryset, status: AgentStatus) -> None:
     """Set the status of the selected agents, with the reason from the action form."""
-    reason = request.POST.get("reason", "").strip()[:200]
-    # A manual status change restarts the count of missed calls (DESIGN section 5).
-    count = queryset.order_by().update(
+    count = set_agent_status(
+        agents=queryset,
         status=status,
-        status_reason=reason,
-        status_changed_at=timezone.now(),
-        missed_in_row=0,
+        reason=request.POST.get("reason", "").strip()[:200],
+        now=timezone.now(),
     )
     modeladmin.message_user(
         request,

@@ -1,4 +1,4 @@
-"""Roster writes: loading and exporting the roster files of DESIGN section 3."""
+"""Roster writes: status changes by hand, and the roster files of DESIGN section 3."""
 
 import csv
 import datetime as dt
@@ -32,6 +32,21 @@ from agents.models import (
 )
 
 IMPORT_STATUS_REASON = "roster import"
+
+
+def set_agent_status(
+    *, agents, status: AgentStatus, reason: str, now: dt.datetime
+) -> int:
+    """Set the status of `agents` (a queryset) by hand; return how many changed.
+
+    A manual change restarts the count of missed calls (DESIGN section 5).
+    """
+    return agents.order_by().update(
+        status=status,
+        status_reason=reason if status != AgentStatus.AVAILABLE else "",
+        status_changed_at=now,
+        missed_in_row=0,
+    )
 
 
 @dataclass

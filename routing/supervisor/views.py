@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.coverage import coverage_gaps, describe_gap
-from agents.models import AgentGroup, AgentStatus, Membership
+from agents.models import Agent, AgentGroup, AgentStatus, Membership
+from agents.services import set_agent_status
 from routing.models import Call
 from routing.preview import preview_route
 from routing.reports import day_report, hourly_chart
@@ -26,7 +27,6 @@ from routing.supervisor.forms import (
     ReportForm,
     StatusForm,
 )
-from routing.supervisor.services import set_agent_status
 from routing.supervisor.timeline import call_timeline
 
 BOARD_REFRESH_SECONDS = 5
@@ -153,7 +153,7 @@ def change_status(request: HttpRequest, slug: str, agent_id: int) -> HttpRespons
     else:
         status = AgentStatus(form.cleaned_data["status"])
         set_agent_status(
-            agent=membership.agent,
+            agents=Agent.objects.filter(pk=membership.agent_id),
             status=status,
             reason=form.cleaned_data["reason"].strip(),
             now=timezone.now(),
