@@ -172,7 +172,7 @@ def parse_number(record: dict, column: str) -> int:
     if text == "":
         return default
     largest = LARGEST_NUMBER.get(column, LARGEST_INTEGER)
-    if not text.isdigit() or not least <= int(text) <= largest:
+    if not (text.isascii() and text.isdigit()) or not least <= int(text) <= largest:
         raise BadValue(
             f"{column} must be a whole number from {least} to {largest}, not {text!r}"
         )
@@ -274,7 +274,9 @@ def parse_memberships(text: str) -> tuple[tuple[str, int], ...]:
             continue
         slug, colon, priority = (part.strip() for part in item.partition(":"))
         slug = parse_slug(slug, "group")
-        if colon and not (priority.isdigit() and 1 <= int(priority) <= 32767):
+        if colon and not (
+            priority.isascii() and priority.isdigit() and 1 <= int(priority) <= 32767
+        ):
             raise BadValue(
                 f"priority {priority!r} for group {slug!r} must be a whole number "
                 "from 1 (rings first)"
