@@ -27,6 +27,7 @@ from agents.models import (
     on_duty_q,
 )
 from routing.routes import route_rank
+from routing.services import fallback_owners, overflow_chain
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +44,7 @@ def on_duty_numbers(group: AgentGroup, *, now: dt.datetime) -> list[str]:
     chain's fallback numbers; each number once, at most `max_attempts` of them.
     """
     timezones = agent_timezones()
-    chain, seen = [], set()
-    while group is not None and group.pk not in seen:
-        seen.add(group.pk)
-        chain.append(group)
-        group = group.overflow
+    chain = list(overflow_chain(group))
     numbers: list[str] = []
     for member_group in chain:
         if not member_group.is_open(now):
@@ -61,9 +58,7 @@ def on_duty_numbers(group: AgentGroup, *, now: dt.datetime) -> list[str]:
             .values_list("agent__phone", flat=True)
         )
         numbers += [str(phone) for phone in phones]
-    for member_group in chain:
-        numbers += member_group.fallback_number_list
-    numbers = list(dict.fromkeys(numbers))
+    numbers = list(dict.fromkeys([*numbers, *fallback_owners(chain)]))
     cap = chain[0].max_attempts
     return numbers[:cap] if cap else numbers
 
