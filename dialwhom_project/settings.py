@@ -4,6 +4,7 @@ Development defaults are safe and need nothing set; production differs only by
 environment variables (see README.md, "Configuration").
 """
 
+import datetime as dt
 import os
 import tempfile
 from pathlib import Path
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "phonenumber_field",
+    "axes",
     "agents",
     "routing",
 ]
@@ -63,7 +65,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# The admin login locks a username at one address out after repeated failures.
+AUTHENTICATION_BACKENDS = [
+    "dialwhom_project.authentication.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("DIALWHOM_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(
+    minutes=int(os.environ.get("DIALWHOM_LOGIN_LOCKOUT_MINUTES", "30"))
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every start; lockouts are still logged
 
 ROOT_URLCONF = "dialwhom_project.urls"
 WSGI_APPLICATION = "dialwhom_project.wsgi.application"
