@@ -8,10 +8,10 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -24,14 +24,21 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Random
 
 from agents.models import (
+    Agent,
     AgentGroup,
+    AgentHours,
     AgentStatus,
+    GroupHours,
+    Holiday,
     Membership,
     Strategy,
+    TimeOff,
+    agent_timezones,
+    local_moment,
     not_engaged_q,
     on_duty_q,
 )
-from routing.models import Attempt, Outcome
+from routing.models import Attempt, Call, Outcome
 
 
 @dataclass(frozen=True)
@@ -108,25 +115,158 @@ def pick_candidates(
     timezones=None,
     exclude_agent_ids=(),
 ) -> list[Candidate]:
-    """Return up to `limit` eligible members never offered for the call, in order."""
-    members = ranked_memberships(group, moment=moment, caller=caller).filter(
-        eligible_q(group, moment, timezones=timezones)
+    """Return up to `limit` eligible members never offered for the call, in order.
+
+    The same rules as `eligible_q` and `ranked_memberships`, written as one SQL
+    statement: building and compiling that ORM query cost the request more than
+    running it (tests/routing/test_selection.py holds the two to the same answers).
+    """
+    if timezones is None:
+        timezones = agent_timezones()
+    query = _CandidateQuery(moment)
+    query.where("m.group_id = %s AND m.active AND a.active AND a.status = %s")
+    query.params += [group.pk, AgentStatus.AVAILABLE]
+    query.where("(a.engaged_until IS NULL OR a.engaged_until <= %s)", query.now)
+    query.where(
+        f"NOT EXISTS (SELECT 1 FROM {TIME_OFF} t WHERE t.agent_id = a.id"
+        " AND t.starts_at <= %s AND t.ends_at > %s)",
+        query.now,
+        query.now,
     )
+    query.where_in_hours(timezones)
+    query.where_group_open(group)
     if call_id is not None:
-        offered = Attempt.objects.filter(call_id=call_id)
-        members = members.exclude(
-            Exists(offered.filter(agent=OuterRef("agent")))
-            | Exists(offered.filter(number=OuterRef("agent__phone")))
+        query.where(
+            f"NOT EXISTS (SELECT 1 FROM {ATTEMPT} x WHERE x.call_id = %s"
+            " AND (x.agent_id = a.id OR x.number = a.phone))",
+            call_id,
         )
     if exclude_agent_ids:
-        members = members.exclude(agent_id__in=exclude_agent_ids)
-    rows = members.values_list(
-        "pk", "agent_id", "agent__phone", "agent__name", "priority", "position"
-    )[:limit]
-    return [
-        Candidate(membership, agent, str(phone), name, priority, position)
-        for membership, agent, phone, name, priority, position in rows
-    ]
+        marks = ", ".join(["%s"] * len(exclude_agent_ids))
+        query.where(f"a.id NOT IN ({marks})", *exclude_agent_ids)
+    query.order_by_strategy(group, caller=caller)
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql(limit), query.params)
+        return [Candidate(*row) for row in cursor.fetchall()]
+
+
+MEMBERSHIP = Membership._meta.db_table
+AGENT = Agent._meta.db_table
+AGENT_HOURS = AgentHours._meta.db_table
+GROUP_HOURS = GroupHours._meta.db_table
+TIME_OFF = TimeOff._meta.db_table
+HOLIDAY = Holiday._meta.db_table
+ATTEMPT = Attempt._meta.db_table
+CALL = Call._meta.db_table
+
+# A weekly-hours row `h` covers (weekday, time): the same day from its start, or
+# the next day until its end when it crosses midnight (an end at or before start).
+COVERS = (
+    "((h.weekday = %s AND h.starts <= %s AND (h.ends > %s OR h.ends <= h.starts))"
+    " OR (h.weekday = %s AND h.ends > %s AND h.ends <= h.starts))"
+)
+
+
+class _CandidateQuery:
+    """The candidate statement, built clause by clause with its parameters."""
+
+    def __init__(self, moment: dt.datetime):
+        self.moment = moment
+        self.ops = connection.ops
+        self.now = self.ops.adapt_datetimefield_value(moment)
+        self.conditions: list[str] = []
+        self.order: list[str] = []
+        self.params: list = []
+        self.order_params: list = []
+
+    def where(self, condition: str, *params) -> None:
+        self.conditions.append(condition)
+        self.params += params
+
+    def covers(self, weekday: int, time_of_day: dt.time) -> list:
+        moment = self.ops.adapt_timefield_value(time_of_day)
+        return [weekday, moment, moment, (weekday - 1) % 7, moment]
+
+    def where_in_hours(self, timezones: list[str]) -> None:
+        """Agents without hours are always on; others by their own clocks."""
+        clocks, params = [], []
+        for tz_name in timezones:
+            weekday, time_of_day, _ = local_moment(self.moment, tz_name)
+            clocks.append(f"(a.timezone = %s AND {COVERS})")
+            params += [tz_name, *self.covers(weekday, time_of_day)]
+        self.where(
+            f"(NOT EXISTS (SELECT 1 FROM {AGENT_HOURS} h WHERE h.agent_id = a.id)"
+            f" OR EXISTS (SELECT 1 FROM {AGENT_HOURS} h WHERE h.agent_id = a.id"
+            f" AND ({' OR '.join(clocks) or '1 = 0'})))",
+            *params,
+        )
+
+    def where_group_open(self, group: AgentGroup) -> None:
+        weekday, time_of_day, date = local_moment(self.moment, group.timezone)
+        self.where(
+            f"NOT EXISTS (SELECT 1 FROM {HOLIDAY} d WHERE d.group_id = m.group_id"
+            " AND d.date = %s)"
+            f" AND (NOT EXISTS (SELECT 1 FROM {GROUP_HOURS} h"
+            " WHERE h.group_id = m.group_id)"
+            f" OR EXISTS (SELECT 1 FROM {GROUP_HOURS} h WHERE h.group_id = m.group_id"
+            f" AND {COVERS}))",
+            self.ops.adapt_datefield_value(date),
+            *self.covers(weekday, time_of_day),
+        )
+
+    def order_by_strategy(self, group: AgentGroup, *, caller: str) -> None:
+        """Sticky agent, tier, the strategy's key, then position and name."""
+        if group.sticky_days and caller:
+            since = self.moment - dt.timedelta(days=group.sticky_days)
+            self.order.append(
+                "CASE WHEN a.id = ("
+                f"SELECT s.agent_id FROM {ATTEMPT} s JOIN {CALL} c ON c.id = s.call_id"
+                " WHERE s.group_id = %s AND c.caller = %s AND s.outcome = %s"
+                " AND s.outcome_at >= %s ORDER BY s.outcome_at DESC LIMIT 1"
+                ") THEN 0 ELSE 1 END"
+            )
+            self.order_params += [
+                group.pk,
+                caller,
+                Outcome.COMPLETED,
+                self.ops.adapt_datetimefield_value(since),
+            ]
+        self.order.append("m.priority")
+        if group.strategy == Strategy.ROUND_ROBIN and group.rotation:
+            after_pointer = []
+            for tier, (position, name) in group.rotation.items():
+                after_pointer.append(
+                    "(m.priority = %s AND (m.position > %s"
+                    " OR (m.position = %s AND a.name > %s)))"
+                )
+                self.order_params += [int(tier), position, position, name]
+            self.order.append(
+                f"CASE WHEN {' OR '.join(after_pointer)} THEN 0 ELSE 1 END"
+            )
+        elif group.strategy == Strategy.LONGEST_IDLE:
+            # Never answered first, then the longest since their last answer.
+            self.order += ["a.last_answered_at IS NOT NULL", "a.last_answered_at"]
+        elif group.strategy == Strategy.FEWEST_CALLS:
+            self.order.append(
+                f"(SELECT COUNT(*) FROM {ATTEMPT} f WHERE f.agent_id = a.id"
+                " AND f.outcome = %s AND f.outcome_at >= %s)"
+            )
+            self.order_params += [
+                Outcome.COMPLETED,
+                self.ops.adapt_datetimefield_value(_local_midnight(group, self.moment)),
+            ]
+        elif group.strategy == Strategy.RANDOM:
+            self.order.append("RANDOM()")
+        self.order += ["m.position", "a.name", "a.id"]
+
+    def sql(self, limit: int) -> str:
+        self.params += self.order_params + [limit]
+        return (
+            "SELECT m.id, a.id, a.phone, a.name, m.priority, m.position"
+            f" FROM {MEMBERSHIP} m JOIN {AGENT} a ON a.id = m.agent_id"
+            f" WHERE {' AND '.join(self.conditions)}"
+            f" ORDER BY {', '.join(self.order)} LIMIT %s"
+        )
 
 
 def _rotation_lap(rotation: dict) -> Case:
