@@ -77,11 +77,7 @@ def find_call(
     A new call gets its group now, from the pinned slug or the routes; it keeps
     that group for the rest of the call.
     """
-    call = (
-        Call.objects.select_related("group__overflow")
-        .filter(sid=request.call_sid)
-        .first()
-    )
+    call = Call.objects.select_related("group").filter(sid=request.call_sid).first()
     if call is not None:
         if group_slug and (call.group is None or call.group.slug != group_slug):
             # The call keeps the group of its first request; the slug must exist.
@@ -89,11 +85,7 @@ def find_call(
                 raise UnknownGroup(group_slug)
         return call
     if group_slug:
-        group = (
-            AgentGroup.objects.select_related("overflow")
-            .filter(slug=group_slug)
-            .first()
-        )
+        group = AgentGroup.objects.filter(slug=group_slug).first()
         if group is None:
             raise UnknownGroup(group_slug)
     else:
