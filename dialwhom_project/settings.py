@@ -179,10 +179,11 @@ DIALWHOM_WEBHOOK_TOKENS = [
     if token
 ]
 
-# Database outages (README, "Failure behaviour"): a request gives up on PostgreSQL
-# after DIALWHOM_DB_DEADLINE_MS (a new connection after DIALWHOM_DB_PROBE_MS) and
-# answers from the last-known on-duty numbers that each process keeps on disk.
-DIALWHOM_DB_DEADLINE_MS = int(os.environ.get("DIALWHOM_DB_DEADLINE_MS", "700"))
+# Database outages (README, "Failure behaviour"): a request still waiting on
+# PostgreSQL after DIALWHOM_DB_DEADLINE_MS probes it, and gives up if it does not
+# answer within DIALWHOM_DB_PROBE_MS (as does a new connection), then answers from
+# the last-known on-duty numbers that each process keeps on disk.
+DIALWHOM_DB_DEADLINE_MS = int(os.environ.get("DIALWHOM_DB_DEADLINE_MS", "500"))
 DIALWHOM_DB_PROBE_MS = int(os.environ.get("DIALWHOM_DB_PROBE_MS", "300"))
 DIALWHOM_LAST_KNOWN_DIR = Path(
     os.environ.get(

@@ -9,9 +9,12 @@ the network) never trips its own `statement_timeout`. So, on PostgreSQL only:
 - before a new connection is opened, a probe sends the SSLRequest handshake,
   which a live postmaster answers with one byte in a round trip; no byte within
   `DIALWHOM_DB_PROBE_MS` means the database is unreachable;
-- while the request uses the connection, a watchdog timer shuts the connection's
-  socket down at `DIALWHOM_DB_DEADLINE_MS`, so the call waiting on it fails with
-  OperationalError at once instead of waiting on.
+- while the request uses the connection, a watchdog wakes at
+  `DIALWHOM_DB_DEADLINE_MS` and probes the server the same way; only if the
+  server does not answer does it shut the connection's socket down, so the call
+  waiting on it fails with OperationalError at once instead of waiting on. A
+  request that is merely slow (a busy machine) is left alone: answering it from
+  the last-known list would ring agents who are already engaged.
 
 Either way the caller sees `django.db.OperationalError`, as for a refused
 connection, and answers in degraded mode.
@@ -45,7 +48,8 @@ def database_deadline(alias: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         yield
         return
     probe_timeout = settings.DIALWHOM_DB_PROBE_MS / 1000
-    with _watchdog(wrapper, settings.DIALWHOM_DB_DEADLINE_MS / 1000):
+    deadline = settings.DIALWHOM_DB_DEADLINE_MS / 1000
+    with _watchdog(wrapper, deadline, probe_timeout=probe_timeout):
         # Django's health check of a persistent connection, bounded like the
         # probe: a failed one is followed by a new connection, hence a probe.
         with _watchdog(wrapper, probe_timeout):
@@ -87,9 +91,14 @@ def probe_database(settings_dict: dict, timeout: float) -> None:
 
 
 @contextmanager
-def _watchdog(wrapper, seconds: float) -> Iterator[None]:
-    """Cut the wrapper's connection if the block is still running after `seconds`."""
-    watchdog = _Watchdog(wrapper)
+def _watchdog(
+    wrapper, seconds: float, *, probe_timeout: float | None = None
+) -> Iterator[None]:
+    """Cut the wrapper's connection if the block is still running after `seconds`.
+
+    With `probe_timeout`, cut it only if the server then fails a probe.
+    """
+    watchdog = _Watchdog(wrapper, probe_timeout)
     timer = threading.Timer(seconds, watchdog.fire)
     timer.daemon = True
     timer.start()
@@ -103,12 +112,20 @@ def _watchdog(wrapper, seconds: float) -> Iterator[None]:
 class _Watchdog:
     """Shuts the request's database socket down if the deadline passes first."""
 
-    def __init__(self, wrapper):
+    def __init__(self, wrapper, probe_timeout: float | None):
         self.wrapper = wrapper
+        self.probe_timeout = probe_timeout
         self.lock = threading.Lock()
         self.armed = True
 
     def fire(self) -> None:
+        if self.probe_timeout is not None and self.armed:
+            try:
+                probe_database(self.wrapper.settings_dict, self.probe_timeout)
+            except DatabaseUnreachable:
+                pass
+            else:
+                return  # alive, only slow: statement_timeout bounds the wait
         with self.lock:
             if not self.armed or self.wrapper.connection is None:
                 return
