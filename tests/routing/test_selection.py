@@ -1,0 +1,145 @@
+"""The hand-written candidate SQL answers exactly as the ORM definition of the rules."""
+
+import datetime as dt
+import random
+
+import pytest
+
+from agents.models import (
+    Agent,
+    AgentHours,
+    AgentStatus,
+    GroupHours,
+    Holiday,
+    Membership,
+    Strategy,
+    TimeOff,
+)
+from routing.models import Attempt, Call, Outcome
+from routing.selection import eligible_q, pick_candidates, ranked_memberships
+from tests.routing.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+TIMEZONES = ["Asia/Kolkata", "Europe/London", "America/New_York"]
+MOMENTS = [at(h, m, day=d) for d in (2, 7, 8) for h, m in ((0, 30), (9, 0), (23, 45))]
+CALLER = "+919901320691"
+
+
+@pytest.fixture
+def roster(make_group, make_agent):
+    """A seeded mix of hours, time off, statuses, engagements and history."""
+    rng = random.Random(7)
+    group = make_group("mixed", timezone="Asia/Kolkata")
+    GroupHours.objects.create(
+        group=group, weekday=6, starts=dt.time(10), ends=dt.time(14)
+    )
+    for weekday in range(6):
+        GroupHours.objects.create(
+            group=group, weekday=weekday, starts=dt.time(0), ends=dt.time(0)
+        )
+    Holiday.objects.create(group=group, date=dt.date(2026, 11, 7))
+    history = Call.objects.create(sid="history", caller=CALLER, group=group)
+    for n in range(30):
+        agent = make_agent(
+            f"Agent {rng.choice('ABCDE')}{n:02d}",
+            timezone=rng.choice(TIMEZONES),
+            status=rng.choice([AgentStatus.AVAILABLE] * 4 + [AgentStatus.BREAK]),
+            active=rng.random() > 0.1,
+            last_answered_at=rng.choice([None, at(8), at(11, day=1)]),
+            engaged_until=rng.choice([None, None, at(9, 0), at(23, 50, day=8)]),
+        )
+        Membership.objects.create(
+            agent=agent,
+            group=group,
+            priority=rng.choice([1, 1, 2, 3]),
+            position=rng.randrange(8),
+            active=rng.random() > 0.1,
+        )
+        for _ in range(rng.randrange(3)):
+            start = dt.time(rng.randrange(24), rng.choice([0, 30]))
+            end = dt.time(rng.randrange(24), rng.choice([0, 30]))
+            AgentHours.objects.create(
+                agent=agent, weekday=rng.randrange(7), starts=start, ends=end
+            )
+        if rng.random() < 0.15:
+            TimeOff.objects.create(
+                agent=agent, starts_at=at(8, day=7), ends_at=at(10, day=8)
+            )
+        if rng.random() < 0.3:
+            Attempt.objects.create(
+                call=history,
+                agent=agent,
+                group=group,
+                number=str(agent.phone),
+                position=n + 1,
+                outcome=Outcome.COMPLETED,
+                outcome_at=rng.choice([at(7), at(7, day=7), at(1, day=8)]),
+            )
+    return group
+
+
+def orm_answer(group, moment):
+    members = ranked_memberships(group, moment=moment, caller=CALLER).filter(
+        eligible_q(group, moment)
+    )
+    return list(members.values_list("agent_id", flat=True))
+
+
+def sql_answer(group, moment):
+    candidates = pick_candidates(
+        group, moment=moment, call_id=None, caller=CALLER, limit=1000
+    )
+    return [candidate.agent_id for candidate in candidates]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "sticky_days", "rotation"),
+    [
+        (Strategy.SEQUENTIAL, 0, {}),
+        (Strategy.ROUND_ROBIN, 0, {"1": [3, "Agent C"], "2": [0, "Agent Z"]}),
+        (Strategy.LONGEST_IDLE, 0, {}),
+        (Strategy.FEWEST_CALLS, 0, {}),
+        (Strategy.SEQUENTIAL, 30, {}),
+    ],
+    ids=["sequential", "round-robin", "longest-idle", "fewest-calls", "sticky"],
+)
+def test_sql_and_orm_agree(roster, strategy, sticky_days, rotation):
+    roster.strategy, roster.sticky_days, roster.rotation = (
+        strategy,
+        sticky_days,
+        rotation,
+    )
+    roster.save()
+    answers = [sql_answer(roster, moment) for moment in MOMENTS]
+    assert answers == [orm_answer(roster, moment) for moment in MOMENTS]
+    assert any(answers), "the roster should leave someone eligible at some moment"
+    assert not all(answers), "and no one at another (a holiday)"
+
+
+def test_random_picks_from_the_same_set(roster):
+    roster.strategy = Strategy.RANDOM
+    roster.save()
+    for moment in MOMENTS:
+        assert sorted(sql_answer(roster, moment)) == sorted(orm_answer(roster, moment))
+
+
+def test_excludes_agents_offered_for_the_call(roster):
+    moment = MOMENTS[1]
+    first, second, *_ = sql_answer(roster, moment)
+    call = Call.objects.create(sid="live", group=roster)
+    Attempt.objects.create(
+        call=call,
+        agent=None,
+        number=str(Agent.objects.get(pk=first).phone),
+        position=1,
+    )
+    candidates = pick_candidates(
+        roster,
+        moment=moment,
+        call_id=call.pk,
+        caller="",
+        limit=5,
+        exclude_agent_ids=[second],
+    )
+    assert {first, second}.isdisjoint(c.agent_id for c in candidates)
