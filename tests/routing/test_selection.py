@@ -22,7 +22,13 @@ from tests.routing.conftest import at
 pytestmark = pytest.mark.django_db
 
 TIMEZONES = ["Asia/Kolkata", "Europe/London", "America/New_York"]
-MOMENTS = [at(h, m, day=d) for d in (2, 7, 8) for h, m in ((0, 30), (9, 0), (23, 45))]
+# Weekdays at night, morning and late evening; a holiday; a Sunday (open 10-14).
+MOMENTS = [
+    *(at(h, m, day=d) for d in (2, 3, 4) for h, m in ((0, 30), (9, 0), (23, 45))),
+    at(9, day=7),
+    at(12, day=8),
+    at(9, day=8),
+]
 CALLER = "+919901320691"
 
 
