@@ -49,6 +49,7 @@ class Candidate:
     name: str
     priority: int
     position: int
+    sticky: bool = False  # the agent who last answered this caller
 
 
 def eligible_q(group: AgentGroup, moment: dt.datetime, *, timezones=None) -> Q:
@@ -147,7 +148,7 @@ def pick_candidates(
     query.order_by_strategy(group, caller=caller)
     with connection.cursor() as cursor:
         cursor.execute(query.sql(limit), query.params)
-        return [Candidate(*row) for row in cursor.fetchall()]
+        return [Candidate(*row[:-1], sticky=bool(row[-1])) for row in cursor.fetchall()]
 
 
 MEMBERSHIP = Membership._meta.db_table
@@ -178,6 +179,8 @@ class _CandidateQuery:
         self.order: list[str] = []
         self.params: list = []
         self.order_params: list = []
+        self.sticky = "0"  # a column: 1 for the agent who last answered the caller
+        self.sticky_params: list = []
 
     def where(self, condition: str, *params) -> None:
         self.conditions.append(condition)
@@ -218,19 +221,20 @@ class _CandidateQuery:
         """Sticky agent, tier, the strategy's key, then position and name."""
         if group.sticky_days and caller:
             since = self.moment - dt.timedelta(days=group.sticky_days)
-            self.order.append(
+            self.sticky = (
                 "CASE WHEN a.id = ("
                 f"SELECT s.agent_id FROM {ATTEMPT} s JOIN {CALL} c ON c.id = s.call_id"
                 " WHERE s.group_id = %s AND c.caller = %s AND s.outcome = %s"
                 " AND s.outcome_at >= %s ORDER BY s.outcome_at DESC LIMIT 1"
-                ") THEN 0 ELSE 1 END"
+                ") THEN 1 ELSE 0 END"
             )
-            self.order_params += [
+            self.sticky_params = [
                 group.pk,
                 caller,
                 Outcome.COMPLETED,
                 self.ops.adapt_datetimefield_value(since),
             ]
+            self.order.append("sticky DESC")
         self.order.append("m.priority")
         if group.strategy == Strategy.ROUND_ROBIN and group.rotation:
             after_pointer = []
@@ -260,9 +264,10 @@ class _CandidateQuery:
         self.order += ["m.position", "a.name", "a.id"]
 
     def sql(self, limit: int) -> str:
-        self.params += self.order_params + [limit]
+        self.params = [*self.sticky_params, *self.params, *self.order_params, limit]
         return (
-            "SELECT m.id, a.id, a.phone, a.name, m.priority, m.position"
+            "SELECT m.id, a.id, a.phone, a.name, m.priority, m.position,"
+            f" {self.sticky} AS sticky"
             f" FROM {MEMBERSHIP} m JOIN {AGENT} a ON a.id = m.agent_id"
             f" WHERE {' AND '.join(self.conditions)}"
             f" ORDER BY {', '.join(self.order)} LIMIT %s"

@@ -8,7 +8,6 @@ other decides again from what the first wrote.
 """
 
 import datetime as dt
-import logging
 import time
 from dataclasses import dataclass, field
 
@@ -28,8 +27,6 @@ from routing.exotel import ExotelRequest
 from routing.models import Attempt, Call, CallResult, Outcome, WebhookRequest
 from routing.routes import resolve_group
 from routing.selection import Candidate, pick_candidates
-
-logger = logging.getLogger(__name__)
 
 CONFLICT_RETRIES = 5
 # Extra candidates fetched beyond the open slots, so that losing a claim race to
@@ -309,7 +306,11 @@ def _claim_agent(
 
 
 def _reason(group: AgentGroup, candidate: Candidate) -> str:
-    return f"{group.slug}: tier {candidate.priority}, {group.get_strategy_display().lower()}"
+    """Say why the candidate was chosen, for the supervisor reading the log."""
+    why = f"tier {candidate.priority}, {group.get_strategy_display().lower()}"
+    if candidate.sticky:
+        why = f"answered this caller last; {why}"
+    return f"{group.slug}: {why}"
 
 
 def _advance_rotation(group: AgentGroup, claimed: list[Candidate]) -> None:

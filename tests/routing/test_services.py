@@ -388,6 +388,9 @@ def test_sticky_sends_caller_to_last_answerer(make_group, make_agent):
     report("c1", Agent.objects.get(name="A"), "no-answer")
     end("c1", b)
     assert route("c2", now=NOON + dt.timedelta(minutes=1), **caller) == phones(b)
+    assert Attempt.objects.get(call__sid="c2").reason.startswith(
+        "support: answered this caller last"
+    )
     assert route("c3", now=NOON + dt.timedelta(days=8), **caller) != phones(b)
 
 
