@@ -7,11 +7,6 @@ import pytest
 from agents.models import Agent, AgentGroup, Membership
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def make_group():
     sequence = itertools.count(1)

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 
 from routing.models import Attempt
-from tests.routing.conftest import ExotelClient
+from tests.conftest import ExotelClient
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -27,7 +27,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from routing.models import Attempt, Call
-from tests.routing.conftest import TOKEN
+from tests.conftest import TOKEN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,7 @@ from agents.models import Agent
 from routing import services
 from routing.exotel import parse_exotel_request
 from routing.models import Attempt
-from tests.routing.conftest import TOKEN, at
+from tests.conftest import TOKEN, at
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from agents.models import AgentHours, AgentStatus, TimeOff
 from routing import lastknown
-from tests.routing.conftest import at
+from tests.conftest import at
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from agents.models import (
 )
 from routing.models import Attempt, Call, Outcome
 from routing.selection import eligible_q, pick_candidates, ranked_memberships
-from tests.routing.conftest import at
+from tests.conftest import at
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from agents.models import (
 from routing.exotel import parse_exotel_request
 from routing.models import Attempt, Call, CallResult, Outcome
 from routing.services import UnknownGroup, record_call_end, route_call
-from tests.routing.conftest import at
+from tests.conftest import at
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 import pytest
 
 from routing.models import Attempt, Call, WebhookRequest
-from tests.routing.conftest import TOKEN
+from tests.conftest import TOKEN
 from tests.routing.test_exotel import FIRST_REQUEST
 
 pytestmark = pytest.mark.django_db

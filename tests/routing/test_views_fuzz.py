@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routing.models import WebhookRequest
-from tests.routing.conftest import TOKEN
+from tests.conftest import TOKEN
 
 pytestmark = pytest.mark.django_db
 

@@ -52,7 +52,7 @@ def test_board_shows_engagement_and_last_answered_call(
     supervisor_client, roster, exotel
 ):
     asha = roster["asha"]
-    assert exotel.dial_whom("call-a", "support") == [str(asha.phone)]
+    assert exotel.numbers("call-a", "support") == [str(asha.phone)]
     rows = reverse("supervisor-board-rows", args=["support"])
     response = supervisor_client.get(rows)
     member = next(m for m in response.context["members"] if m.agent_id == asha.pk)
@@ -83,7 +83,7 @@ def test_board_does_not_link_calls_the_supervisor_cannot_open(
     for name in ("chitra", "dev"):
         roster[name].status = AgentStatus.OFFLINE
         roster[name].save()
-    assert exotel.dial_whom("sales-call", "sales") == [str(roster["asha"].phone)]
+    assert exotel.numbers("sales-call", "sales") == [str(roster["asha"].phone)]
     html = supervisor_client.get(
         reverse("supervisor-board-rows", args=["support"])
     ).content.decode()

@@ -26,7 +26,7 @@ def calls(roster, exotel):
         ("call-support-1", "support", roster["asha"]),
         ("call-sales-1", "sales", roster["chitra"]),
     ]:
-        assert exotel.dial_whom(sid, group) == [str(agent.phone)]
+        assert exotel.numbers(sid, group) == [str(agent.phone)]
         exotel.passthru(
             sid, DialWhomNumber=str(agent.phone), DialCallStatus="completed"
         )

@@ -16,7 +16,7 @@ from agents.models import (
 from routing.exotel import parse_exotel_request
 from routing.preview import preview_route
 from routing.services import route_call
-from tests.supervisor.conftest import at
+from tests.conftest import at
 
 pytestmark = pytest.mark.django_db
 

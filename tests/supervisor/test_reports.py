@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from routing.models import Attempt, Call, CallResult, Outcome
 from routing.reports import HourFigures, day_report, hourly_chart
-from tests.supervisor.conftest import at
+from tests.conftest import at
 
 pytestmark = pytest.mark.django_db
 

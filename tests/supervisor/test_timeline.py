@@ -15,10 +15,10 @@ def call(roster, exotel):
     roster["support"].batch_size = 1
     roster["support"].save()
     asha, bala = roster["asha"], roster["bala"]
-    assert exotel.dial_whom("call-t", "support", CallFrom="09876543210") == [
+    assert exotel.numbers("call-t", "support", CallFrom="09876543210") == [
         str(asha.phone)
     ]
-    assert exotel.dial_whom(
+    assert exotel.numbers(
         "call-t",
         "support",
         DialWhomNumber=str(asha.phone),
@@ -63,7 +63,7 @@ def test_timeline_page_for_an_empty_answer(supervisor_client, roster, exotel):
     for agent in ("asha", "bala"):
         roster[agent].status = AgentStatus.OFFLINE
         roster[agent].save()
-    assert exotel.dial_whom("call-empty", "support") == []
+    assert exotel.numbers("call-empty", "support") == []
     call = Call.objects.get(sid="call-empty")
     html = supervisor_client.get(
         reverse("supervisor-call-timeline", args=[call.pk])
