@@ -49,11 +49,12 @@ def database_deadline(alias: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         return
     probe_timeout = settings.DIALWHOM_DB_PROBE_MS / 1000
     deadline = settings.DIALWHOM_DB_DEADLINE_MS / 1000
-    with _watchdog(wrapper, deadline, probe_timeout=probe_timeout):
+    with _watchdog(wrapper, deadline, probe_timeout=probe_timeout) as watchdog:
         # Django's health check of a persistent connection, bounded like the
-        # probe: a failed one is followed by a new connection, hence a probe.
-        with _watchdog(wrapper, probe_timeout):
-            wrapper.close_if_health_check_failed()
+        # rest: a failed one is followed by a new connection, hence a probe.
+        wrapper.close_if_health_check_failed()
+        if watchdog.cut:
+            raise DatabaseUnreachable("the database stopped answering")
         if wrapper.connection is None:
             probe_database(wrapper.settings_dict, probe_timeout)
         yield
@@ -91,19 +92,15 @@ def probe_database(settings_dict: dict, timeout: float) -> None:
 
 
 @contextmanager
-def _watchdog(
-    wrapper, seconds: float, *, probe_timeout: float | None = None
-) -> Iterator[None]:
-    """Cut the wrapper's connection if the block is still running after `seconds`.
-
-    With `probe_timeout`, cut it only if the server then fails a probe.
-    """
+def _watchdog(wrapper, seconds: float, *, probe_timeout: float) -> Iterator[None]:
+    """Cut the connection if the block still runs after `seconds` and the server
+    then fails a probe of `probe_timeout`."""
     watchdog = _Watchdog(wrapper, probe_timeout)
     timer = threading.Timer(seconds, watchdog.fire)
     timer.daemon = True
     timer.start()
     try:
-        yield
+        yield watchdog
     finally:
         watchdog.disarm()
         timer.cancel()
@@ -112,14 +109,15 @@ def _watchdog(
 class _Watchdog:
     """Shuts the request's database socket down if the deadline passes first."""
 
-    def __init__(self, wrapper, probe_timeout: float | None):
+    def __init__(self, wrapper, probe_timeout: float):
         self.wrapper = wrapper
         self.probe_timeout = probe_timeout
         self.lock = threading.Lock()
         self.armed = True
+        self.cut = False
 
     def fire(self) -> None:
-        if self.probe_timeout is not None and self.armed:
+        if self.armed:
             try:
                 probe_database(self.wrapper.settings_dict, self.probe_timeout)
             except DatabaseUnreachable:
@@ -133,6 +131,7 @@ class _Watchdog:
                 descriptor = os.dup(self.wrapper.connection.fileno())
             except (psycopg.Error, OSError):
                 return  # the connection is already lost: nothing to cut
+            self.cut = True
             with socket.socket(fileno=descriptor) as sock:
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
