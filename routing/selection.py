@@ -137,9 +137,13 @@ def pick_candidates(
     query.where_in_hours(timezones)
     query.where_group_open(group)
     if call_id is not None:
+        # Two anti-joins rather than one with OR: each can use an index.
         query.where(
             f"NOT EXISTS (SELECT 1 FROM {ATTEMPT} x WHERE x.call_id = %s"
-            " AND (x.agent_id = a.id OR x.number = a.phone))",
+            " AND x.agent_id = a.id)"
+            f" AND NOT EXISTS (SELECT 1 FROM {ATTEMPT} x WHERE x.call_id = %s"
+            " AND x.number = a.phone)",
+            call_id,
             call_id,
         )
     if exclude_agent_ids:
