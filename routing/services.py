@@ -350,7 +350,6 @@ def _write_settlement(
     *,
     request: ExotelRequest,
     now: dt.datetime,
-    close_rest_as: str = "",
 ) -> None:
     """Write the outcomes `settlement` gives and free the agents they release."""
     reported = settlement.reported
@@ -373,7 +372,9 @@ def _write_settlement(
             _release_agents(
                 call,
                 [reported.agent_id, *freed],
-                missed=reported if settlement.reported_outcome == "no-answer" else None,
+                missed=reported
+                if settlement.reported_outcome == Outcome.NO_ANSWER
+                else None,
                 now=now,
             )
             freed = []
