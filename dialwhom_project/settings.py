@@ -115,6 +115,13 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {
+                # Bound parameters let psycopg prepare the statements a worker
+                # repeats, so PostgreSQL plans the routing queries once per
+                # connection. Off behind a pooler that cannot keep them (PgBouncer
+                # in transaction mode).
+                "server_side_binding": env_bool(
+                    "DIALWHOM_DB_SERVER_SIDE_BINDING", True
+                ),
                 "connect_timeout": int(
                     os.environ.get("DIALWHOM_DB_CONNECT_TIMEOUT", "2")
                 ),
