@@ -1,7 +1,11 @@
 """Who may take a call now, in the order the group's strategy gives.
 
 Eligibility and order are decided in SQL, limited to what the answer needs, so
-a request costs the same few statements whatever the size of the group.
+a request costs the same few statements whatever the size of the group. The rules
+are written twice, on purpose: as ORM expressions (`eligible_q`,
+`ranked_memberships`) that the preview and the board annotate to explain
+themselves, and as the one statement the endpoint runs (`pick_candidates`);
+tests/routing/test_selection.py holds the two to the same answers.
 """
 
 import datetime as dt
