@@ -237,10 +237,6 @@ class AgentQuerySet(models.QuerySet):
             )
         )
 
-    def in_hours(self, moment: dt.datetime, timezones=None) -> "AgentQuerySet":
-        """Return the agents whose weekly hours cover `moment` (no hours = always)."""
-        return self.filter(in_hours_q(moment, timezones=timezones))
-
     def on_duty(self, moment: dt.datetime, timezones=None) -> "AgentQuerySet":
         """Return active agents inside their hours and not on time off at `moment`."""
         return self.filter(on_duty_q(moment, timezones=timezones))
