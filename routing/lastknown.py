@@ -86,11 +86,16 @@ def remember(*, group: AgentGroup | None, now: dt.datetime) -> None:
     directory = Path(settings.DIALWHOM_LAST_KNOWN_DIR)
     try:
         if _due(""):
+            # The same reading of the routes as routing.routes.resolve_group.
             routes = [
-                {"slug": slug, "exophones": exophones.split(";"), "digits": digits}
-                for slug, exophones, digits in AgentGroup.objects.exclude(
-                    exophones=""
-                ).values_list("slug", "exophones", "digits")
+                {
+                    "slug": routed.slug,
+                    "exophones": routed.exophone_list,
+                    "digits": routed.digits,
+                }
+                for routed in AgentGroup.objects.exclude(exophones="").only(
+                    "slug", "exophones", "digits"
+                )
             ]
             _write_atomically(directory / ROUTES_FILE, json.dumps(routes))
         if group is not None and _due(group.slug):
