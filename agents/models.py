@@ -299,6 +299,12 @@ class Agent(models.Model):
     )
     status_reason = models.CharField(max_length=200, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
+    status_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a break ends by itself (empty: until changed). From then "
+        "on the agent counts as available.",
+    )
     active = models.BooleanField(
         default=True, help_text="Inactive agents are kept for history but never rung."
     )

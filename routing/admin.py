@@ -63,7 +63,7 @@ class WebhookRequestInline(ReadOnlyAdminMixin, admin.TabularInline):
         "params",
         "status_code",
         "response_body",
-        "error",
+        "notes",
         "duration_ms",
     ]
     readonly_fields = fields
@@ -134,11 +134,11 @@ class WebhookRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "group_slug",
         "status_code",
         "response_body",
-        "error",
+        "notes",
         "duration_ms",
     ]
     list_filter = ["endpoint", "status_code", "received_at"]
-    search_fields = ["call_sid", "group_slug", "error"]
+    search_fields = ["call_sid", "group_slug", "notes"]
     date_hierarchy = "received_at"
     readonly_fields = [
         "received_at",
@@ -149,7 +149,7 @@ class WebhookRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "params",
         "status_code",
         "response_body",
-        "error",
+        "notes",
         "duration_ms",
     ]
 

@@ -11,6 +11,8 @@ class CallResult(models.TextChoices):
     IN_PROGRESS = "in-progress", "In progress"
     ANSWERED = "answered", "Answered"
     NOT_ANSWERED = "not-answered", "Not answered"
+    # The caller hung up before anyone answered (CallType=client-hangup).
+    ABANDONED = "abandoned", "Abandoned"
 
 
 class CallQuerySet(models.QuerySet):
@@ -148,6 +150,9 @@ class WebhookRequest(models.Model):
     class Endpoint(models.TextChoices):
         DIAL_WHOM = "dial-whom", "Dial Whom"
         PASSTHRU = "passthru", "Passthru"
+        AGENT_STATUS = "agent-status", "Agent status (keypad)"
+        CONNECT = "connect", "Programmable Connect"
+        CONNECT_EVENTS = "connect-events", "Connect events"
 
     call = models.ForeignKey(
         Call, null=True, blank=True, on_delete=models.CASCADE, related_name="requests"
@@ -158,7 +163,15 @@ class WebhookRequest(models.Model):
     params = models.JSONField(default=dict)
     status_code = models.PositiveSmallIntegerField()
     response_body = models.TextField(blank=True)
-    error = models.CharField(max_length=200, blank=True)
+    notes = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why we answered as we did: the routing reasons, or what was wrong.",
+    )
+    degraded = models.BooleanField(
+        default=False,
+        help_text="Answered from the last-known list while the database was down.",
+    )
     duration_ms = models.FloatField()
     received_at = models.DateTimeField(default=timezone.now)
 

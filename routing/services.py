@@ -506,7 +506,7 @@ def log_webhook_request(
     group_slug: str,
     status_code: int,
     body: str,
-    error: str,
+    notes: str,
     started: float,
     now: dt.datetime,
 ) -> None:
@@ -519,7 +519,7 @@ def log_webhook_request(
         group_slug=group_slug,
         status_code=status_code,
         response_body=body,
-        error=error[:200],
+        notes=notes[:200],
         duration_ms=(time.perf_counter() - started) * 1000,
         received_at=now,
     )

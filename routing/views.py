@@ -88,7 +88,7 @@ def _dial_whom(
         group_slug=group_slug or (call.group.slug if call and call.group else ""),
         status_code=response.status_code,
         body=response.content.decode(),
-        error=error or "; ".join(answer.notes if answer else []),
+        notes=error or "; ".join(answer.notes if answer else []),
         started=started,
         now=now,
     )
@@ -188,7 +188,7 @@ def _passthru(request: HttpRequest, started: float) -> HttpResponse:
         group_slug=call.group.slug if call and call.group else "",
         status_code=response.status_code,
         body=response.content.decode(),
-        error=error,
+        notes=error,
         started=started,
         now=now,
     )

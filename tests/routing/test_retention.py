@@ -38,7 +38,7 @@ def make_rejected_request(*, days_ago):
         call_sid="",
         endpoint=WebhookRequest.Endpoint.DIAL_WHOM,
         status_code=400,
-        error="missing CallSid",
+        notes="missing CallSid",
         duration_ms=1.0,
         received_at=NOW - dt.timedelta(days=days_ago),
     )

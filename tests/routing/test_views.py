@@ -112,7 +112,7 @@ def test_passthru_after_connect(exotel, make_group, make_agent):
 
 def test_passthru_for_unknown_call_answers_200(exotel):
     assert exotel.passthru("never-seen").status_code == 200
-    assert WebhookRequest.objects.get().error == "unknown CallSid: nothing to record"
+    assert WebhookRequest.objects.get().notes == "unknown CallSid: nothing to record"
 
 
 @pytest.mark.parametrize("path", ["dial-whom/", "dial-whom/support/", "passthru/"])
@@ -138,7 +138,7 @@ def test_malformed_request_is_400_with_reason(exotel, make_group, query):
     assert b"CallSid" in response.content
     assert b"\n" not in response.content
     logged = WebhookRequest.objects.get()
-    assert (logged.status_code, logged.error) == (400, response.content.decode())
+    assert (logged.status_code, logged.notes) == (400, response.content.decode())
 
 
 def test_unknown_group_is_404(exotel, make_group):
