@@ -323,6 +323,10 @@ class Agent(models.Model):
         editable=False,
         help_text="When the agent's last answered call ended.",
     )
+    # The personal page's link: only a hash of the token is kept.
+    personal_token_hash = models.CharField(
+        max_length=64, blank=True, editable=False, db_index=True
+    )
 
     objects = AgentQuerySet.as_manager()
 
@@ -472,3 +476,50 @@ class Holiday(models.Model):
 
     def __str__(self):
         return f"{self.name or 'Holiday'} {self.date} ({self.group.name})"
+
+
+class StatusVia(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    BOARD = "board", "Live board"
+    PAGE = "page", "Personal page"
+    KEYPAD = "keypad", "Phone keypad"
+    MISSED_CALLS = "missed-calls", "Missed-call pause"
+    BREAK_ENDED = "break-ended", "Break ended"
+    IMPORT = "import", "Roster import"
+
+
+class StatusChange(models.Model):
+    """One change of an agent's status: the history supervisors and reports read."""
+
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    old_status = models.CharField(max_length=10, choices=AgentStatus)
+    new_status = models.CharField(max_length=10, choices=AgentStatus)
+    reason = models.CharField(max_length=200, blank=True)
+    until = models.DateTimeField(
+        null=True, blank=True, help_text="When a break set with a length ends."
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=20, choices=StatusVia)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agent_status_changes",
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["agent", "changed_at"], name="status_change_agent_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.agent.name}: {self.old_status} -> {self.new_status} "
+            f"({self.get_via_display()})"
+        )

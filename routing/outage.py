@@ -1,0 +1,63 @@
+"""Answers while the database is unreachable: the last-known list, and what is lost.
+
+The views call these after the database deadline (`routing.deadline`) gave up.
+"""
+
+from django.http import HttpRequest, HttpResponse
+
+from routing import lastknown
+from routing.exotel import ExotelRequestError, parse_exotel_request
+from routing.models import WebhookRequest
+from routing.webhooks import log_request_line, text_response
+
+
+def dial_whom_degraded(
+    request: HttpRequest, group_slug: str | None, failure: Exception, started: float
+) -> HttpResponse:
+    """Answer from the last-known list; 503 (Exotel's Fallback URL) without one."""
+    try:
+        exotel_request = parse_exotel_request(request.GET)
+    except ExotelRequestError as rejection:
+        response = text_response(str(rejection), status=400)
+        group, error = group_slug or "", str(rejection)
+    else:
+        group, numbers = lastknown.recall(
+            group_slug=group_slug,
+            exophone=exotel_request.exophone,
+            digits=exotel_request.digits,
+        )
+        if numbers:
+            response = text_response(",".join(numbers))
+            error = f"database unavailable, answered {group}'s last-known list"
+        else:
+            response = text_response("database unavailable", status=503)
+            error = (
+                f"database unavailable, no last-known list for {group or 'this call'}"
+            )
+    log_request_line(
+        request,
+        endpoint=WebhookRequest.Endpoint.DIAL_WHOM,
+        group=group,
+        response=response,
+        started=started,
+        error=f"{error}: {failure}",
+        degraded=True,
+    )
+    return response
+
+
+def passthru_degraded(
+    request: HttpRequest, failure: Exception, started: float
+) -> HttpResponse:
+    """Answer a Passthru whose outcome cannot be recorded now (200: Exotel moves on)."""
+    response = text_response("")
+    log_request_line(
+        request,
+        endpoint=WebhookRequest.Endpoint.PASSTHRU,
+        group="",
+        response=response,
+        started=started,
+        error=f"database unavailable, outcome not recorded: {failure}",
+        degraded=True,
+    )
+    return response
