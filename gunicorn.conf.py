@@ -6,6 +6,23 @@ DIALWHOM_BIND (host:port, or unix:/path) or PORT, and DIALWHOM_WORKERS.
 
 import multiprocessing
 import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dialwhom_project.logging import gunicorn_logger_class  # noqa: E402
+
+# Prometheus metrics, added up over the workers (routing/metrics.py): each worker
+# writes its samples here. Chosen before any worker imports prometheus_client,
+# which reads the variable once; emptied when the master starts.
+_own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="dialwhom-metrics-"
+    )
 
 bind = os.environ.get("DIALWHOM_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 
@@ -37,11 +54,34 @@ keepalive = 5
 max_requests = 20000
 max_requests_jitter = 2000
 
-# No access log: the application writes one structured line per webhook request
-# (DJANGO_LOG_FORMAT=json); gunicorn's own messages go to standard error.
+# No access log by default: the application writes one structured line per
+# webhook request (DJANGO_LOG_FORMAT=json); gunicorn's own messages go to
+# standard error. Whatever is turned on (--access-logfile), every line gunicorn
+# writes and its own error pages have the webhook token masked: /exotel/***/...
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+logger_class = gunicorn_logger_class
+
+
+def on_starting(server):
+    """Start with no metrics left over from an earlier run of the master."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (the breaker state) from the metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def post_worker_init(worker):
@@ -53,6 +93,9 @@ def post_worker_init(worker):
     from django.urls import get_resolver
 
     from agents.phones import normalize_phone
+    from routing import spool
 
     get_resolver().resolve("/healthz")
     normalize_phone("+919900000000", strict=False)
+    # Replays this worker's spool, and dead workers', whenever the database is up.
+    spool.start_replayer()

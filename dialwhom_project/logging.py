@@ -1,8 +1,74 @@
-"""Log formatting: one JSON object per line, for log shippers and `jq`."""
+"""Log formatting: secrets masked in every line, plain text or one JSON object.
+
+The webhook token is the only thing that authenticates Exotel, and it travels in
+the path (`/exotel/<token>/...`); an agent's personal link likewise (`/me/<token>/`).
+Every handler the service configures, Django's and gunicorn's, formats through
+`mask_secrets`: the path part after `/exotel/` or `/me/` becomes `***`, and any
+configured token found anywhere else in the line (percent-encoded included) too.
+"""
 
 import datetime as dt
 import json
 import logging
+import os
+import re
+import urllib.parse
+
+# The secret path part, wherever a path appears (request lines, URLs, reprs).
+_SECRET_PATH_PART = re.compile(r"(/(?:exotel|me)/)[^/?#\s\"'<>\\]+")
+MASK = "***"
+# Environment variables that hold secrets which must never be logged.
+SECRET_VARIABLES = (
+    "DIALWHOM_WEBHOOK_TOKEN",
+    "DIALWHOM_WEBHOOK_TOKEN_PREVIOUS",
+    "DIALWHOM_METRICS_TOKEN",
+)
+
+
+def configured_secrets() -> list[str]:
+    """Return the secrets from the environment and settings, longest first."""
+    values = {os.environ.get(name, "") for name in SECRET_VARIABLES}
+    from django.conf import settings
+
+    if settings.configured:
+        values.update(getattr(settings, "DIALWHOM_WEBHOOK_TOKENS", ()))
+        values.add(getattr(settings, "DIALWHOM_METRICS_TOKEN", ""))
+    return sorted((value for value in values if len(value) >= 4), key=len, reverse=True)
+
+
+def mask_secrets(text: str, secrets: list[str] | None = None) -> str:
+    """Return `text` with secret path parts and configured secrets replaced by ***."""
+    if secrets is None:
+        secrets = configured_secrets()
+    text = _SECRET_PATH_PART.sub(rf"\1{MASK}", text)
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    if "%" in text:
+        decoded = urllib.parse.unquote(text)
+        if decoded != text and (
+            _SECRET_PATH_PART.search(decoded.replace(f"/{MASK}", ""))
+            or any(secret in decoded for secret in secrets)
+        ):
+            # The secret was percent-encoded: log the decoded line, masked.
+            return mask_secrets(decoded, secrets)
+    return text
+
+
+class MaskingFormatter(logging.Formatter):
+    """A formatter whose every line goes through `mask_secrets`.
+
+    `inner` formats the record when given (to wrap a formatter made elsewhere,
+    such as gunicorn's).
+    """
+
+    def __init__(self, *args, inner: logging.Formatter | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        formatted = self.inner.format(record) if self.inner else super().format(record)
+        return mask_secrets(formatted)
+
 
 # Attributes every LogRecord has; anything else was passed in `extra=`.
 _RECORD_ATTRIBUTES = frozenset(
@@ -10,7 +76,7 @@ _RECORD_ATTRIBUTES = frozenset(
 ) | {"message", "asctime", "taskName"}
 
 
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(MaskingFormatter):
     """Format a record as one JSON line: time, level, logger, message, extras."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -29,4 +95,35 @@ class JsonFormatter(logging.Formatter):
         )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        # Masked as text: a value such as Django's request object carries its path.
+        return mask_secrets(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+def gunicorn_logger_class():
+    """Return gunicorn's Logger with masking formatters, and mask its error pages.
+
+    gunicorn.conf.py names this as `logger_class` (gunicorn calls it).
+    """
+    from gunicorn import glogging, util
+
+    original_write_error = util.write_error
+
+    def write_error(sock, status_int, reason, mesg):
+        # gunicorn's 400 page echoes the malformed request line, token and all.
+        return original_write_error(sock, status_int, reason, mask_secrets(mesg))
+
+    if not getattr(util.write_error, "masks_secrets", False):
+        write_error.masks_secrets = True
+        util.write_error = write_error
+
+    class GunicornLogger(glogging.Logger):
+        """gunicorn's logger, every handler's output masked (access log included)."""
+
+        def setup(self, cfg):
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    if not isinstance(handler.formatter, MaskingFormatter):
+                        handler.setFormatter(MaskingFormatter(inner=handler.formatter))
+
+    return GunicornLogger

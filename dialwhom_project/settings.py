@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: bounds and times the Exotel webhooks (dialwhom_project/middleware.py).
+    "dialwhom_project.middleware.WebhookGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -109,7 +111,9 @@ if DATABASE_URL:
             DATABASE_URL,
             # gunicorn runs sync workers: one persistent connection per worker.
             conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "600")),
-            conn_health_checks=True,
+            # No SELECT 1 round trip per request: routing.deadline polls the
+            # socket of a reused connection instead and replaces a dead one.
+            conn_health_checks=False,
         )
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -201,6 +205,27 @@ DIALWHOM_LAST_KNOWN_DIR = Path(
 DIALWHOM_LAST_KNOWN_REFRESH_SECONDS = int(
     os.environ.get("DIALWHOM_LAST_KNOWN_REFRESH_SECONDS", "60")
 )
+# Once a process has found the database unreachable, it answers from the
+# last-known list at once and probes the server this often in the background.
+DIALWHOM_BREAKER_PROBE_INTERVAL_MS = int(
+    os.environ.get("DIALWHOM_BREAKER_PROBE_INTERVAL_MS", "250")
+)
+# Requests the database could not take (outcomes, degraded answers) are kept
+# here, one append-only file per process, and replayed when it is back
+# (docs/operations.md). Keep it on a disk that survives a reboot in production.
+DIALWHOM_SPOOL_DIR = Path(
+    os.environ.get(
+        "DIALWHOM_SPOOL_DIR", DIALWHOM_LAST_KNOWN_DIR.parent / "dialwhom-spool"
+    )
+)
+DIALWHOM_SPOOL_MAX_BYTES = int(
+    os.environ.get("DIALWHOM_SPOOL_MAX_BYTES", str(16 * 1024 * 1024))
+)
+DIALWHOM_SPOOL_REPLAY_SECONDS = float(
+    os.environ.get("DIALWHOM_SPOOL_REPLAY_SECONDS", "5")
+)
+# /metrics answers 404 unless the scraper sends "Authorization: Bearer <this>".
+DIALWHOM_METRICS_TOKEN = os.environ.get("DIALWHOM_METRICS_TOKEN", "")
 
 # Behind a TLS-terminating proxy, trust its X-Forwarded-Proto header.
 if env_bool("DJANGO_BEHIND_HTTPS_PROXY"):
@@ -224,8 +249,13 @@ if LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Both mask the webhook token and other secrets in every line, tracebacks
+    # and Django's "Bad Request: /exotel/..." lines included.
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "dialwhom_project.logging.MaskingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
         "json": {"()": "dialwhom_project.logging.JsonFormatter"},
     },
     "handlers": {

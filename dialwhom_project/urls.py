@@ -1,7 +1,12 @@
-"""URL wiring: the admin and its supervisor pages, the Exotel webhooks, the health check."""
+"""URL wiring: the admin and its supervisor pages, the Exotel webhooks, the health
+check, the metrics; plain-text error answers on the Exotel paths."""
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views import defaults
+
+from routing.metrics import metrics_view
+from routing.webhooks import text_response
 
 admin.site.site_header = "dialwhom"
 admin.site.site_title = "dialwhom"
@@ -11,5 +16,24 @@ urlpatterns = [
     # Before the admin's own URLs, which would otherwise take /admin/supervisor/.
     path("admin/supervisor/", include("routing.supervisor.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("routing.urls")),
 ]
+
+
+def _plain_on_webhooks(status: int, reason: str, default):
+    """Answer Exotel's paths with a one-line text/plain reason, others as Django does."""
+
+    def handler(request, exception=None):
+        if request.path.startswith("/exotel/"):
+            return text_response(reason, status=status)
+        if exception is None:
+            return default(request)
+        return default(request, exception)
+
+    return handler
+
+
+handler400 = _plain_on_webhooks(400, "bad request", defaults.bad_request)
+handler404 = _plain_on_webhooks(404, "not found", defaults.page_not_found)
+handler500 = _plain_on_webhooks(500, "server error", defaults.server_error)

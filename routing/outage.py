@@ -1,11 +1,15 @@
-"""Answers while the database is unreachable: the last-known list, and what is lost.
+"""Answers while the database is unreachable: the last-known list, and the spool.
 
-The views call these after the database deadline (`routing.deadline`) gave up.
+The views call these after the database deadline (`routing.deadline`) gave up or
+the circuit breaker (`routing.breaker`) remembered the outage. Nothing here
+touches the database: each request is kept in the process's spool
+(`routing.spool`) and replayed into the call log, outcomes included, once the
+database answers again.
 """
 
 from django.http import HttpRequest, HttpResponse
 
-from routing import lastknown
+from routing import lastknown, metrics, spool
 from routing.exotel import ExotelRequestError, parse_exotel_request
 from routing.models import WebhookRequest
 from routing.webhooks import log_request_line, text_response
@@ -34,6 +38,17 @@ def dial_whom_degraded(
             error = (
                 f"database unavailable, no last-known list for {group or 'this call'}"
             )
+        kept = spool.keep(
+            endpoint=WebhookRequest.Endpoint.DIAL_WHOM,
+            request=request,
+            group_slug=group,
+            response=response,
+            notes=error,
+            started=started,
+        )
+        if not kept:
+            error += " (not spooled: the call log will miss it)"
+    metrics.DEGRADED.labels(endpoint=WebhookRequest.Endpoint.DIAL_WHOM).inc()
     log_request_line(
         request,
         endpoint=WebhookRequest.Endpoint.DIAL_WHOM,
@@ -49,15 +64,29 @@ def dial_whom_degraded(
 def passthru_degraded(
     request: HttpRequest, failure: Exception, started: float
 ) -> HttpResponse:
-    """Answer a Passthru whose outcome cannot be recorded now (200: Exotel moves on)."""
+    """Spool a Passthru whose outcome cannot be recorded now; answer 200."""
     response = text_response("")
+    kept = spool.keep(
+        endpoint=WebhookRequest.Endpoint.PASSTHRU,
+        request=request,
+        group_slug="",
+        response=response,
+        notes="database unavailable, outcome spooled",
+        started=started,
+    )
+    error = (
+        "database unavailable, outcome spooled for replay"
+        if kept
+        else "database unavailable, outcome LOST (not spooled)"
+    )
+    metrics.DEGRADED.labels(endpoint=WebhookRequest.Endpoint.PASSTHRU).inc()
     log_request_line(
         request,
         endpoint=WebhookRequest.Endpoint.PASSTHRU,
         group="",
         response=response,
         started=started,
-        error=f"database unavailable, outcome not recorded: {failure}",
+        error=f"{error}: {failure}",
         degraded=True,
     )
     return response

@@ -150,6 +150,7 @@ class Server:
             "DATABASE_URL": database_url,
             "DIALWHOM_WEBHOOK_TOKEN": TOKEN,
             "DIALWHOM_LAST_KNOWN_DIR": str(last_known),
+            "DIALWHOM_SPOOL_DIR": str(last_known.parent / "spool"),
             "DIALWHOM_LAST_KNOWN_REFRESH_SECONDS": "0",
             "DJANGO_LOG_FORMAT": "json",
             "DIALWHOM_BIND": f"127.0.0.1:{self.port}",
@@ -248,11 +249,25 @@ def whole_list() -> str:
 
 
 def assert_routes_normally(server, sid):
+    wait_for_routing(server)
     status, body, _ = server.dial_whom(sid, "support")
     assert status == 200
     assert body == AGENTS[0]  # batch 1, hold 0: the first agent, not the whole list
     status, body, _ = server.get("/healthz")
     assert (status, body) == (200, "ok")
+
+
+def wait_for_routing(server) -> float:
+    """Return how long the server took to route again; fail past the promise.
+
+    The breaker remembers an outage: the first requests after it are answered
+    from the last-known list until the background probe finds the server back.
+    """
+    started = time.monotonic()
+    while server.get("/healthz")[0] != 200:
+        assert time.monotonic() - started < PROMISE, "routing did not come back"
+        time.sleep(0.02)
+    return time.monotonic() - started
 
 
 def test_database_stopped_answers_last_known_list_then_recovers(cluster, server):

@@ -1,0 +1,59 @@
+"""Request guards around the Exotel webhooks: bounded input, metrics.
+
+Django parses the query string lazily and, past DATA_UPLOAD_MAX_NUMBER_FIELDS,
+answers with its HTML error page; Exotel and operators get the one-line
+text/plain 400 of every other bad request instead. A path part too long for any
+column it could reach (a group slug over 50 characters) is answered 404 like any
+unknown slug, before it reaches a view.
+"""
+
+import time
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse
+
+from routing import metrics
+from routing.webhooks import text_response
+
+WEBHOOK_PREFIX = "/exotel/"
+# AgentGroup.slug and WebhookRequest.group_slug are 50 characters.
+MAX_SLUG = 50
+
+
+class WebhookGuardMiddleware:
+    """Bound what Exotel-facing requests may carry, and count and time them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(WEBHOOK_PREFIX):
+            return self._guarded(request)
+        started = time.perf_counter()
+        response = self._guarded(request)
+        match = getattr(request, "resolver_match", None)
+        metrics.observe_request(
+            endpoint=match.url_name if match and match.url_name else "unmatched",
+            status=response.status_code,
+            seconds=time.perf_counter() - started,
+        )
+        return response
+
+    def _guarded(self, request: HttpRequest) -> HttpResponse:
+        try:
+            request.GET  # noqa: B018 (parsed now, under Django's field limit)
+            if request.method == "POST" and request.path.startswith(WEBHOOK_PREFIX):
+                request.POST  # noqa: B018
+        except TooManyFieldsSent:
+            return text_response("too many parameters", status=400)
+        except RequestDataTooBig:
+            return text_response("request body too large", status=400)
+        if request.path.startswith(WEBHOOK_PREFIX) and _slug_too_long(request.path):
+            return text_response("unknown group", status=404)
+        return self.get_response(request)
+
+
+def _slug_too_long(path: str) -> bool:
+    # /exotel/<token>/<endpoint>/<slug>/
+    parts = path.split("/")
+    return len(parts) > 4 and len(parts[4]) > MAX_SLUG
