@@ -108,6 +108,13 @@ class CircuitBreaker:
             return 0.0
         return max(0.0, last + interval - self._clock())
 
+    def reset(self) -> None:
+        """Forget any outage (a test's fresh start)."""
+        with self._lock:
+            self.state = CLOSED
+            self.reason = ""
+            self.opened_at = self.last_probe_at = self._trial_owner = None
+
     def on_change(self, listener: Callable[[str], None]) -> None:
         """Call `listener(state)` when the breaker opens or closes."""
         self._listeners.append(listener)

@@ -3,7 +3,6 @@ stop, freeze and point away from, then bring back without restarting gunicorn.
 """
 
 import contextlib
-import glob
 import json
 import os
 import shutil
@@ -11,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -20,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.routing.clusters import Cluster, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "outage-token-0123456789"
@@ -39,94 +39,6 @@ AGENTS_CSV = "name,phone,groups,status,active,timezone,hours\n" + "".join(
 PROMISE = 1.0
 
 pytestmark = pytest.mark.postgres
-
-
-def postgres_bin() -> Path:
-    for directory in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.access(f"{directory}/initdb", os.X_OK):
-            return Path(directory)
-    if shutil.which("initdb") and shutil.which("pg_ctl"):
-        return Path(shutil.which("initdb")).parent
-    pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Cluster:
-    """A PostgreSQL cluster of our own, on 127.0.0.1, that tests may stop."""
-
-    def __init__(self):
-        self.bin = postgres_bin()
-        # Not under pytest's tmp_path: its parents are closed to the postgres user.
-        root = Path(tempfile.mkdtemp(prefix="dialwhom-outage-"))
-        self.root = root
-        self.data = root / "data"
-        self.port = free_port()
-        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        root.chmod(0o755)
-        if os.geteuid() == 0:
-            shutil.chown(root, "postgres")
-        self._run(
-            "initdb",
-            f"--pgdata={self.data}",
-            "--username=postgres",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C.UTF-8",
-        )
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/dialwhom"
-
-    def _run(self, program: str, *args: str) -> None:
-        done = subprocess.run(
-            [*self.as_owner, str(self.bin / program), *args],
-            capture_output=True,
-            text=True,
-            cwd="/",
-        )
-        if done.returncode:
-            raise RuntimeError(f"{program} failed:\n{done.stdout}{done.stderr}")
-
-    def start(self) -> None:
-        self._run(
-            "pg_ctl",
-            f"--pgdata={self.data}",
-            f"--log={self.data.parent / 'server.log'}",
-            "--wait",
-            "--options",
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data.parent} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-            "start",
-        )
-
-    def stop(self) -> None:
-        self._run("pg_ctl", f"--pgdata={self.data}", "-m", "immediate", "stop")
-
-    def createdb(self, name: str) -> None:
-        self._run(
-            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name
-        )
-
-    def pids(self) -> list[int]:
-        """Return the postmaster and every process it started."""
-        try:
-            postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
-        except FileNotFoundError:
-            return []  # stopped
-        children = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(postmaster)],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        return [postmaster, *map(int, children)]
-
-    def signal(self, signum: int) -> None:
-        for pid in self.pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
 
 
 def manage(url: str, *args: str) -> None:
