@@ -135,3 +135,40 @@ def test_wrong_token_is_404_and_writes_nothing(client, token):
 
     assert response.status_code == 404
     assert WebhookRequest.objects.count() == before
+
+
+slugs = st.one_of(
+    st.from_regex(r"[-\w]{1,200}", fullmatch=True),
+    st.text(min_size=1, max_size=300),
+)
+
+
+@given(slug=slugs, pairs=queries)
+def test_generated_group_slugs_never_fail(roster, client, slug, pairs):
+    quoted = urllib.parse.quote(slug, safe="")
+
+    response = client.get(
+        f"/exotel/{TOKEN}/dial-whom/{quoted}/",
+        QUERY_STRING=urllib.parse.urlencode([("CallSid", "fuzz-slug"), *pairs]),
+    )
+
+    assert_sound(response)
+
+
+@pytest.mark.parametrize("length", [51, 200, 5000])
+def test_slug_longer_than_any_column_is_an_unknown_group(roster, client, length):
+    """On PostgreSQL a 51-character slug reached varchar(50): a 500."""
+    response = client.get(f"/exotel/{TOKEN}/dial-whom/{'x' * length}/?CallSid=abc")
+
+    assert response.status_code == 404
+    assert_sound(response)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_more_fields_than_django_allows_is_a_one_line_400(roster, client, path):
+    query = "&".join(f"f{n}=1" for n in range(1001)) + "&CallSid=abc"
+
+    response = client.get(path, QUERY_STRING=query)
+
+    assert response.status_code == 400
+    assert_sound(response)
