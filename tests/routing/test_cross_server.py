@@ -10,10 +10,8 @@ import datetime as dt
 import itertools
 import os
 import re
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -28,10 +26,10 @@ from django.db import connection
 
 from routing.models import Attempt, Call
 from tests.conftest import TOKEN
+from tests.servers import load_roster, start_gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PROJECT = Path(__file__).resolve().parents[2]
 AGENTS = 6
 FIRST_BURST = 16
 LATER_CALLS = 8
@@ -62,12 +60,6 @@ class Reply:
         return self.body.split(",") if self.body else []
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, str, str]:
     try:
         with urllib.request.urlopen(url, timeout=20) as response:
@@ -84,25 +76,9 @@ def _start_servers(env: dict[str, str], log_dir: Path, count: int = 2) -> list:
     """Start `count` gunicorn servers (2 workers each); skip if none can start."""
     servers = []
     for index in range(count):
-        port = _free_port()
-        log = (log_dir / f"gunicorn-{index}.log").open("wb")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "dialwhom_project.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--log-level",
-                "warning",
-            ],
-            cwd=PROJECT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        log = log_dir / f"gunicorn-{index}.log"
+        process, port = start_gunicorn(
+            env, log, "--workers", "2", "--log-level", "warning"
         )
         servers.append((process, f"http://127.0.0.1:{port}", log))
     deadline = time.monotonic() + 30
@@ -110,7 +86,7 @@ def _start_servers(env: dict[str, str], log_dir: Path, count: int = 2) -> list:
         while True:
             if process.poll() is not None:
                 _stop_servers(servers)
-                pytest.skip(f"gunicorn cannot start: {_tail(log.name)}")
+                pytest.skip(f"gunicorn cannot start: {_tail(log)}")
             try:
                 if _get(f"{base}/healthz")[0] == 200:
                     break
@@ -118,7 +94,7 @@ def _start_servers(env: dict[str, str], log_dir: Path, count: int = 2) -> list:
                 pass
             if time.monotonic() > deadline:
                 _stop_servers(servers)
-                pytest.skip(f"gunicorn did not answer in 30 s: {_tail(log.name)}")
+                pytest.skip(f"gunicorn did not answer in 30 s: {_tail(log)}")
             time.sleep(0.1)
     return servers
 
@@ -126,13 +102,12 @@ def _start_servers(env: dict[str, str], log_dir: Path, count: int = 2) -> list:
 def _stop_servers(servers) -> None:
     for process, _, _ in servers:
         process.terminate()
-    for process, _, log in servers:
+    for process, _, _ in servers:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
 
 
 def _tail(path: str) -> str:
@@ -311,20 +286,7 @@ def test_two_servers_on_one_sqlite_file_never_double_book(roster_files, tmp_path
     groups_csv, agents_csv = roster_files
     database = tmp_path / "dialwhom.sqlite3"
     env = _server_env(DIALWHOM_SQLITE_PATH=str(database))
-    # One process migrates and loads the roster: each Django start-up costs seconds.
-    script = (
-        "from django.core.management import call_command as run; "
-        "run('migrate', verbosity=0); "
-        f"run('import_groups', {str(groups_csv)!r}, verbosity=0); "
-        f"run('import_agents', {str(agents_csv)!r}, verbosity=0)"
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", script],
-        cwd=PROJECT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    load_roster(env, groups_csv, agents_csv)
     servers = _start_servers(env, tmp_path)
     try:
         waves, duplicates = _play_exotel([base for _, base, _ in servers])

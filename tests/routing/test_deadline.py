@@ -43,7 +43,9 @@ def test_no_thread_per_request():
             cursor.execute("SELECT 1")
 
     assert threading.active_count() == threads
-    monitors = [t for t in threading.enumerate() if t.name.startswith("dialwhom-database")]
+    monitors = [
+        t for t in threading.enumerate() if t.name.startswith("dialwhom-database")
+    ]
     assert len(monitors) <= 1
 
 
