@@ -111,9 +111,12 @@ class CircuitBreaker:
     def reset(self) -> None:
         """Forget any outage (a test's fresh start)."""
         with self._lock:
+            was = self.state
             self.state = CLOSED
             self.reason = ""
             self.opened_at = self.last_probe_at = self._trial_owner = None
+        if was != CLOSED:
+            self._notify(CLOSED)
 
     def on_change(self, listener: Callable[[str], None]) -> None:
         """Call `listener(state)` when the breaker opens or closes."""

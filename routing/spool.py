@@ -47,6 +47,7 @@ from django.utils import timezone
 from routing import metrics, services
 from routing.exotel import ExotelRequestError, parse_exotel_request
 from routing.models import Attempt, Call, Outcome, WebhookRequest
+from routing.requestlog import Received, log_request
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +55,6 @@ SPOOL_PREFIX = "spool-"
 REPLAY_PREFIX = "replay-"
 SUFFIX = ".jsonl"
 # Bounded like the columns they end up in (routing.models.WebhookRequest).
-MAX_PARAMS = 50
-MAX_NAME = 100
-MAX_VALUE = 200
 MAX_SLUG = 50
 MAX_NOTES = 200
 MAX_BODY = 2000
@@ -86,7 +84,7 @@ def keep(
     Only requests with a well-formed CallSid are kept: the others are answered
     400 and have nothing to record.
     """
-    params = bounded_params(request.GET)
+    params = Received.of(endpoint, request.GET, started).params
     try:
         parse_exotel_request(params)
     except ExotelRequestError:
@@ -113,14 +111,6 @@ def keep(
     else:
         metrics.SPOOL_DROPPED.labels(endpoint=endpoint).inc()
     return kept
-
-
-def bounded_params(query) -> dict[str, str]:
-    """Return the request's parameters as stored: bounded, without NUL characters."""
-    return {
-        key[:MAX_NAME].replace("\x00", ""): value[:MAX_VALUE].replace("\x00", "")
-        for key, value in list(query.items())[:MAX_PARAMS]
-    }
 
 
 class _Writer:
@@ -326,9 +316,13 @@ def replay_record(record: dict) -> str:
     """Apply one record; return "applied", "conflicts" or "duplicates"."""
     record_id = str(record["id"])[:32]
     received_at = dt.datetime.fromisoformat(record["received_at"])
-    params = bounded_params(record.get("params") or {})
-    request = parse_exotel_request(params)
-    endpoint = record.get("endpoint", "")
+    endpoint = str(record.get("endpoint", ""))
+    received = Received.of(
+        endpoint,
+        record.get("params") or {},
+        time.perf_counter() - float(record.get("ms", 0)) / 1000,
+    )
+    request = parse_exotel_request(received.params)
     tag = f"spool {record_id}"
     with transaction.atomic():
         _serialise(record_id)
@@ -341,19 +335,16 @@ def replay_record(record: dict) -> str:
         applied = _apply(endpoint, request, call, now=received_at)
         call = applied or call
         note = conflict or applied_note(endpoint, request, call)
-        WebhookRequest.objects.create(
-            endpoint=endpoint,
-            params=params,
+        log_request(
+            received,
             call=call,
-            call_sid=request.call_sid,
             group_slug=(call.group.slug if call and call.group else "")
-            or str(record.get("group", ""))[:MAX_SLUG],
+            or str(record.get("group", "")),
             status_code=int(record.get("status", 200)),
-            response_body=str(record.get("body", ""))[:MAX_BODY],
-            notes=f"{tag}: {note}; {record.get('notes', '')}"[:MAX_NOTES],
+            body=str(record.get("body", ""))[:MAX_BODY],
+            notes=f"{tag}: {note}; {record.get('notes', '')}",
+            now=received_at,
             degraded=True,
-            duration_ms=float(record.get("ms", 0)),
-            received_at=received_at,
         )
     if conflict:
         logger.warning("spool record %s for %s: %s", record_id, request.call_sid, note)
@@ -401,9 +392,8 @@ def _apply(endpoint: str, request, call: Call | None, *, now: dt.datetime):
     if endpoint == WebhookRequest.Endpoint.PASSTHRU:
         return services.record_call_end(request=request, now=now)
     if _reports_outcome(request):
-        record_reported_outcome = getattr(services, "record_reported_outcome", None)
-        if record_reported_outcome is not None:
-            return record_reported_outcome(request=request, now=now)
+        # The degraded answer went out long ago: record the outcome, claim no one.
+        return services.record_reported_outcome(request=request, now=now)
     return None
 
 
@@ -413,8 +403,6 @@ def applied_note(endpoint: str, request, call: Call | None) -> str:
     if endpoint == WebhookRequest.Endpoint.PASSTHRU:
         return "replayed: call end recorded"
     if _reports_outcome(request):
-        if getattr(services, "record_reported_outcome", None) is None:
-            return "replayed: outcome not applied (no record_reported_outcome yet)"
         return f"replayed: {request.dial_call_status} recorded"
     return "replayed"
 

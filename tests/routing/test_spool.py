@@ -208,3 +208,25 @@ def test_writer_starts_a_new_file_after_a_replayer_took_its_own(
     assert [record["params"]["CallSid"] for record in records(settings)] == ["call-2"]
     assert spool.replay_pending().applied == 1
     assert spool.pending_records() == 0
+
+
+def test_follow_up_outcome_is_replayed_without_claiming_anyone(
+    exotel, agents, settings
+):
+    asha, _ = agents
+    exotel.numbers("call-1", "support")
+    request = get(
+        "dial-whom/support/",
+        CallSid="call-1",
+        DialWhomNumber=str(asha.phone),
+        DialCallStatus="no-answer",
+    )
+    outage.dial_whom_degraded(request, "support", FAILURE, time.perf_counter())
+
+    report = spool.replay_pending()
+
+    assert report.applied == 1
+    (attempt,) = Attempt.objects.filter(call__sid="call-1")  # nobody new offered
+    assert attempt.outcome == Outcome.NO_ANSWER
+    logged = WebhookRequest.objects.get(call_sid="call-1", degraded=True)
+    assert logged.call == attempt.call and "no-answer recorded" in logged.notes
