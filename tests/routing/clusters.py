@@ -4,6 +4,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -73,8 +74,13 @@ class Cluster:
             "start",
         )
 
-    def stop(self) -> None:
-        self._run("pg_ctl", f"--pgdata={self.data}", "-m", "immediate", "stop")
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server: at once (a crash), or "fast" (a restart's clean stop).
+
+        With this cluster's fsync and synchronous_commit off, a crash may lose
+        the last commits; a fast stop writes them out first.
+        """
+        self._run("pg_ctl", f"--pgdata={self.data}", "-m", mode, "stop")
 
     def createdb(self, name: str) -> None:
         self._run(
@@ -101,3 +107,42 @@ class Cluster:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_cluster(
+    roster_dir: Path | None = None, *, groups_csv: str = "", agents_csv: str = ""
+):
+    """Yield a started cluster with a database `dialwhom`; remove it afterwards.
+
+    Given a directory for the roster files, the database is migrated and the
+    roster loaded.
+    """
+    from tests.servers import load_roster
+
+    cluster = Cluster()
+    cluster.start()
+    try:
+        cluster.createdb("dialwhom")
+        if roster_dir is not None:
+            (roster_dir / "groups.csv").write_text(groups_csv)
+            (roster_dir / "agents.csv").write_text(agents_csv)
+            load_roster(
+                {**os.environ, "DATABASE_URL": cluster.url},
+                roster_dir / "groups.csv",
+                roster_dir / "agents.csv",
+            )
+        yield cluster
+    finally:
+        cluster.signal(signal.SIGCONT)
+        with contextlib.suppress(RuntimeError):
+            cluster.stop()
+        cluster.remove()
+
+
+def cluster_with_roster(tmp_path_factory, groups_csv: str, agents_csv: str):
+    """The body of a module-scoped fixture: a cluster with this roster loaded."""
+    with running_cluster(
+        tmp_path_factory.mktemp("roster"), groups_csv=groups_csv, agents_csv=agents_csv
+    ) as cluster:
+        yield cluster

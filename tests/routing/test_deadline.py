@@ -16,7 +16,7 @@ from django.db import OperationalError, connection, connections, transaction
 
 from routing.breaker import CLOSED, breaker
 from routing.deadline import DatabaseUnreachable, database_deadline
-from tests.routing.clusters import Cluster
+from tests.routing.clusters import running_cluster
 
 pytestmark = [
     pytest.mark.django_db,
@@ -51,16 +51,8 @@ def test_no_thread_per_request():
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = Cluster()
-    cluster.start()
-    try:
-        cluster.createdb("dialwhom")
+    with running_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.signal(signal.SIGCONT)
-        with contextlib.suppress(RuntimeError):
-            cluster.stop()
-        cluster.remove()
 
 
 def _alias_to(port: int, *, database: str = "dialwhom"):

@@ -5,7 +5,6 @@ stop, freeze and point away from, then bring back without restarting gunicorn.
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.routing.clusters import Cluster, free_port
+from tests.routing.clusters import cluster_with_roster, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "outage-token-0123456789"
@@ -39,16 +38,6 @@ AGENTS_CSV = "name,phone,groups,status,active,timezone,hours\n" + "".join(
 PROMISE = 1.0
 
 pytestmark = pytest.mark.postgres
-
-
-def manage(url: str, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO_ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        check=True,
-        capture_output=True,
-    )
 
 
 class Server:
@@ -121,22 +110,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    cluster = Cluster()
-    cluster.start()
-    try:
-        cluster.createdb("dialwhom")
-        manage(cluster.url, "migrate", "--no-input")
-        roster = tmp_path_factory.mktemp("roster")
-        (roster / "groups.csv").write_text(GROUPS_CSV)
-        (roster / "agents.csv").write_text(AGENTS_CSV)
-        manage(cluster.url, "import_groups", str(roster / "groups.csv"))
-        manage(cluster.url, "import_agents", str(roster / "agents.csv"))
-        yield cluster
-    finally:
-        cluster.signal(signal.SIGCONT)
-        with contextlib.suppress(RuntimeError):
-            cluster.stop()
-        shutil.rmtree(cluster.root, ignore_errors=True)
+    yield from cluster_with_roster(tmp_path_factory, GROUPS_CSV, AGENTS_CSV)
 
 
 @pytest.fixture
