@@ -174,18 +174,26 @@ class _Guard:
             raise DatabaseUnreachable("the database stopped answering")
         self.used = True
 
-    def fire(self) -> bool:
-        """Probe the server; cut the block's sockets if it is gone.
+    def server(self) -> tuple[str, str]:
+        return (self.wrapper.settings_dict["HOST"], self.wrapper.settings_dict["PORT"])
+
+    def probe(self) -> str:
+        """Probe the block's server; return why it is unreachable, "" if it answered."""
+        try:
+            probe_database(self.wrapper.settings_dict, self.probe_timeout)
+        except DatabaseUnreachable as error:
+            return str(error)
+        return ""
+
+    def fire(self, unreachable: str) -> bool:
+        """Cut the block's sockets if the probe found the server gone.
 
         Return whether the guard needs looking at again (the server answered).
         """
-        settings_dict = self.wrapper.settings_dict
-        try:
-            probe_database(settings_dict, self.probe_timeout)
-        except DatabaseUnreachable as error:
-            reason = str(error)
-        else:
+        if not unreachable:
             return True  # alive, only slow: look again a deadline later
+        reason = unreachable
+        settings_dict = self.wrapper.settings_dict
         with self.lock:
             if not self.armed:
                 return False
@@ -284,8 +292,12 @@ class _Monitor:
     def _run(self) -> None:
         while True:
             due = self._next_due()
+            # One probe per server for every block due now, not one after another.
+            verdicts: dict[tuple[str, str], str] = {}
             for guard in due:
-                if guard.fire():
+                if guard.server() not in verdicts:
+                    verdicts[guard.server()] = guard.probe()
+                if guard.fire(verdicts[guard.server()]):
                     guard.due = time.monotonic() + guard.deadline
                 else:
                     with self.condition:
