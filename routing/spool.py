@@ -433,6 +433,9 @@ class _Replayer:
                 continue
             try:
                 with database_deadline():
+                    # Claim no file before the database answers: a claimed file
+                    # makes its writer start a new one.
+                    connection.ensure_connection()
                     replay_pending()
             except DatabaseError as error:
                 logger.warning("spool replay failed: %s", error)
