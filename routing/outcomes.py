@@ -1,6 +1,7 @@
 """Call state: the call and its offers as stored, and what a request's report writes."""
 
 import datetime as dt
+import json
 
 from django.db import connection
 
@@ -31,36 +32,55 @@ def report_of(request: ExotelRequest, *, ends_call: bool = False) -> engine.Repo
     )
 
 
-def find_call(
-    *, request: ExotelRequest, group_slug: str | None, now: dt.datetime
-) -> Call:
-    """Return the request's call: the stored one, or a new one not yet saved.
+OFFER_COLUMNS = (
+    "x.id, x.number, x.position, x.outcome, x.hold_until, x.agent_id, x.group_id,"
+    " x.offered_at, xg.missed_to_pause, xg.wrapup_seconds"
+)
 
-    A new call gets its group now, from the pinned slug or the routes; it keeps
-    that group for the rest of the call.
+
+def load_call(
+    *, request: ExotelRequest, group_slug: str | None, now: dt.datetime
+) -> tuple[Call, list[engine.Offer]]:
+    """Return the request's call and its offers, in one statement.
+
+    The stored call, or a new one not yet saved: a new call gets its group now,
+    from the pinned slug or the routes, and keeps it for the rest of the call. A
+    pinned slug must name a group, even for a call that already has its own.
     """
-    call = (
-        Call.objects.select_related("group__overflow__overflow")
-        .filter(sid=request.call_sid)
-        .first()
+    call_fields = [field.attname for field in Call._meta.concrete_fields]
+    group_fields = [field.attname for field in AgentGroup._meta.concrete_fields]
+    group_table = AgentGroup._meta.db_table
+    pinned = f"(SELECT id FROM {group_table} WHERE slug = %s)"
+    sql = (
+        "SELECT "
+        + ", ".join(f"c.{name}" for name in call_fields)
+        + ", "
+        + ", ".join(f"g.{name}" for name in group_fields)
+        + f", {pinned}, ({_offers_json()})"
+        f" FROM (SELECT 1 AS one) q LEFT JOIN {CALL} c ON c.sid = %s"
+        f" LEFT JOIN {group_table} g ON g.id = COALESCE(c.group_id, {pinned})"
     )
-    if call is not None:
-        if group_slug and (call.group is None or call.group.slug != group_slug):
-            # The call keeps the group of its first request; the slug must exist.
-            if not AgentGroup.objects.filter(slug=group_slug).exists():
-                raise UnknownGroup(group_slug)
-        return call
-    if group_slug:
-        group = (
-            AgentGroup.objects.select_related("overflow__overflow")
-            .filter(slug=group_slug)
-            .first()
+    slug = group_slug or None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [slug, request.call_sid, slug])
+        row = cursor.fetchone()
+    call_values = row[: len(call_fields)]
+    group_values = row[len(call_fields) : len(call_fields) + len(group_fields)]
+    pinned_id, offers_json = row[-2:]
+    if group_slug and pinned_id is None:
+        raise UnknownGroup(group_slug)
+    group = None
+    if group_values[0] is not None:
+        group = AgentGroup.from_db(
+            connection.alias, group_fields, _from_db(AgentGroup, group_values)
         )
-        if group is None:
-            raise UnknownGroup(group_slug)
-    else:
+    if call_values[0] is not None:
+        call = Call.from_db(connection.alias, call_fields, _from_db(Call, call_values))
+        call.group = group
+        return call, _offers(offers_json)
+    if group is None and not group_slug:
         group = resolve_group(exophone=request.exophone, digits=request.digits)
-    return Call(
+    call = Call(
         sid=request.call_sid,
         caller=request.caller,
         exophone=request.exophone,
@@ -68,28 +88,76 @@ def find_call(
         group=group,
         first_seen_at=now,
     )
+    return call, []
 
 
 def offers_of(call: Call) -> list[engine.Offer]:
     """Return the call's offers as the planner reads them (none for a new call)."""
     if call.pk is None:
         return []
-    rows = call.attempts.values_list(
-        "pk",
-        "number",
-        "position",
-        "outcome",
-        "hold_until",
-        "agent_id",
-        "group_id",
-        "offered_at",
-        "group__missed_to_pause",
-        "group__wrapup_seconds",
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ({_offers_json()}) FROM {CALL} c WHERE c.id = %s", [call.pk]
+        )
+        return _offers(cursor.fetchone()[0])
+
+
+def _offers_json() -> str:
+    """The offers of call `c`, in call order, as one JSON array of arrays."""
+    joins = (
+        f" FROM {ATTEMPT} x LEFT JOIN {AgentGroup._meta.db_table} xg"
+        " ON xg.id = x.group_id WHERE x.call_id = c.id"
     )
-    return [
-        engine.Offer(*row[:8], missed_to_pause=row[8] or 0, wrapup_seconds=row[9] or 0)
-        for row in rows
-    ]
+    if connection.vendor == "postgresql":
+        return (
+            f"SELECT CAST(COALESCE(json_agg(json_build_array({OFFER_COLUMNS})"
+            f" ORDER BY x.position), '[]') AS text){joins}"
+        )
+    return (
+        "SELECT json_group_array(json(o)) FROM (SELECT json_array("
+        f"{OFFER_COLUMNS}) AS o{joins} ORDER BY x.position)"
+    )
+
+
+def _offers(text: str | None) -> list[engine.Offer]:
+    offers = []
+    for row in json.loads(text or "[]"):
+        attempt_id, number, position, outcome, hold, agent, group, offered = row[:8]
+        offers.append(
+            engine.Offer(
+                attempt_id=attempt_id,
+                number=number,
+                position=position,
+                outcome=outcome,
+                hold_until=_moment(hold),
+                agent_id=agent,
+                group_id=group,
+                offered_at=_moment(offered),
+                missed_to_pause=row[8] or 0,
+                wrapup_seconds=row[9] or 0,
+            )
+        )
+    return offers
+
+
+def _moment(text: str | None) -> dt.datetime | None:
+    """A datetime from JSON: ISO with an offset (PostgreSQL) or naive UTC (SQLite)."""
+    if text is None:
+        return None
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _from_db(model, values) -> list:
+    """Convert raw column values as the ORM would (SQLite returns text datetimes)."""
+    converted = []
+    for field, value in zip(model._meta.concrete_fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column)
+        for converter in converters + column.get_db_converters(connection):
+            value = converter(value, column, connection)
+        converted.append(value)
+    return converted
 
 
 def settlement_statements(

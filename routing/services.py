@@ -82,8 +82,7 @@ def _route_once(
     now: dt.datetime,
     received: Received | None,
 ) -> RouteAnswer:
-    call = outcomes.find_call(request=request, group_slug=group_slug, now=now)
-    offers = outcomes.offers_of(call)
+    call, offers = outcomes.load_call(request=request, group_slug=group_slug, now=now)
     chain = overflow_chain(call.group) if call.group else []
     settlement = engine.settle(
         offers,

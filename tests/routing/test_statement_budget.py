@@ -14,7 +14,7 @@ from agents.models import Agent, AgentGroup, Membership, Strategy
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Round trips (every statement, BEGIN and COMMIT included): first request, follow-up.
-BUDGET = {"postgresql": (4, 4), "sqlite": (11, 12)}
+BUDGET = {"postgresql": (3, 3), "sqlite": (10, 11)}
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT")
 
 
