@@ -32,9 +32,23 @@ class PreviewForm(forms.Form):
             raise ValidationError(f"Not a phone number: {caller}") from error
 
 
+BREAK_MINUTES = [
+    ("", "until changed"),
+    ("15", "15 minutes"),
+    ("30", "30 minutes"),
+    ("60", "60 minutes"),
+]
+
+
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=AgentStatus.choices)
     reason = forms.CharField(required=False, max_length=200)
+    minutes = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=BREAK_MINUTES,
+    )
 
 
 class ReportForm(forms.Form):
