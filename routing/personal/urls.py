@@ -6,4 +6,6 @@ from routing.personal import views
 
 urlpatterns = [
     path("<str:token>/", views.personal_page, name="personal-page"),
+    # Anything else under /me/ may carry a token too: answered as quietly.
+    path("<path:rest>", views.not_a_personal_page),
 ]

@@ -27,6 +27,7 @@ from routing.models import Attempt
 from routing.personal.forms import PersonalStatusForm
 
 logger = logging.getLogger("routing.personal")
+NOT_A_LINK = "This link does not work (any more). Ask your supervisor for a new one."
 
 
 def _quiet(response: HttpResponse, reason: str) -> HttpResponse:
@@ -88,6 +89,11 @@ def personal_page(request: HttpRequest, token: str) -> HttpResponse:
     response = render(request, "personal/page.html", _context(agent, now=now))
     add_never_cache_headers(response)
     return response
+
+
+def not_a_personal_page(request: HttpRequest, rest: str) -> HttpResponse:
+    """Answer a path under /me/ that is no personal link with a quiet 404."""
+    return _quiet(_error_page(request, 404, NOT_A_LINK), "malformed link")
 
 
 def _change_status(request: HttpRequest, agent: Agent, *, now: dt.datetime) -> None:
