@@ -132,27 +132,18 @@ def test_the_agent_time_page(supervisor_client, roster):
         via=StatusVia.BOARD,
         now=yesterday,
     )
-    StatusChange.objects.create(
-        agent=asha,
-        old_status="offline",
-        new_status="available",
-        changed_at=start + dt.timedelta(hours=1),
-        via=StatusVia.PAGE,
-    )
-    StatusChange.objects.create(
-        agent=asha,
-        old_status="available",
-        new_status="break",
-        changed_at=start + dt.timedelta(hours=2),
-        via=StatusVia.MISSED_CALLS,
-    )
-    StatusChange.objects.create(
-        agent=asha,
-        old_status="break",
-        new_status="available",
-        changed_at=start + dt.timedelta(hours=2, minutes=15),
-        via=StatusVia.BOARD,
-    )
+    for minutes, old, new, via in [
+        (60, "offline", "available", StatusVia.PAGE),
+        (120, "available", "break", StatusVia.MISSED_CALLS),
+        (135, "break", "available", StatusVia.BOARD),
+    ]:
+        StatusChange.objects.create(
+            agent=asha,
+            old_status=old,
+            new_status=new,
+            changed_at=start + dt.timedelta(minutes=minutes),
+            via=via,
+        )
     url = reverse("supervisor-agent-time", args=["support"])
 
     response = supervisor_client.get(
