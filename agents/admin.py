@@ -393,7 +393,9 @@ def history_rows(agent: Agent) -> list[tuple]:
     ]
 
 
-def issue_link_page(request, *, agent: Agent, back_url: str, context: dict):
+def issue_link_page(
+    request, *, agent: Agent, back_url: str, back_label: str, context: dict
+):
     """Make a new personal link for `agent` and show it, this once (POST only)."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -407,6 +409,7 @@ def issue_link_page(request, *, agent: Agent, back_url: str, context: dict):
             "agent": agent,
             "link": request.build_absolute_uri(reverse("personal-page", args=[token])),
             "back_url": back_url,
+            "back_label": back_label,
         },
     )
     add_never_cache_headers(response)
@@ -551,6 +554,7 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
             request,
             agent=get_object_or_404(self.get_queryset(request), pk=agent_id),
             back_url=reverse("admin:agents_agent_change", args=[agent_id]),
+            back_label="the agent's page",
             context=self.admin_site.each_context(request),
         )
 

@@ -18,6 +18,7 @@ from agents.admin import issue_link_page
 from agents.coverage import coverage_gaps, describe_gap
 from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
 from agents.services import break_end, end_due_breaks, set_agent_status
+from agents.templatetags.agent_status import describe_status
 from routing.models import Call
 from routing.preview import preview_route
 from routing.reports import day_report, hourly_chart
@@ -156,11 +157,12 @@ def change_status(request: HttpRequest, slug: str, agent_id: int) -> HttpRespons
         return redirect("supervisor-board", slug=group.slug)
     now = timezone.now()
     status = AgentStatus(form.cleaned_data["status"])
+    until = break_end(form.cleaned_data["minutes"], now=now)
     outcome = set_agent_status(
         agents=Agent.objects.filter(pk=membership.agent_id),
         status=status,
         reason=form.cleaned_data["reason"],
-        until=break_end(form.cleaned_data["minutes"], now=now),
+        until=until,
         via=StatusVia.BOARD,
         user=request.user,
         now=now,
@@ -169,7 +171,8 @@ def change_status(request: HttpRequest, slug: str, agent_id: int) -> HttpRespons
     if outcome.inactive:
         messages.error(request, f"{name} is inactive: status not changed.")
     else:
-        messages.success(request, f"{name} is now {status.label.lower()}.")
+        text = describe_status(status, form.cleaned_data["reason"], until, now=now)
+        messages.success(request, f"{name} is now {text[0].lower()}{text[1:]}.")
     return redirect("supervisor-board", slug=group.slug)
 
 
@@ -184,6 +187,7 @@ def personal_link(request: HttpRequest, slug: str, agent_id: int) -> HttpRespons
         request,
         agent=membership.agent,
         back_url=reverse("supervisor-board", args=[group.slug]),
+        back_label=f"the live board of {group.name}",
         context=admin.site.each_context(request),
     )
 

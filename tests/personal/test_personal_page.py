@@ -244,7 +244,7 @@ def test_the_page_works_with_the_csrf_check(asha, link):
     assert asha.status == AgentStatus.OFFLINE
 
 
-def test_the_page_is_not_cached_and_sends_no_referrer(asha, link, client):
+def test_the_page_is_not_cached_and_sends_its_link_to_no_other_site(asha, link, client):
     response = client.get(link)
     assert "no-store" in response["Cache-Control"]
-    assert 'name="referrer" content="no-referrer"' in response.content.decode()
+    assert 'name="referrer" content="same-origin"' in response.content.decode()
