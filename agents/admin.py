@@ -502,8 +502,9 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             if obj.status == AgentStatus.BREAK:
+                # "0" is until changed, as is "keep" on a new agent.
                 obj.status_until = break_end(
-                    form.cleaned_data["break_length"], now=timezone.now()
+                    form.cleaned_data["break_length"] or None, now=timezone.now()
                 )
             super().save_model(request, obj, form, change)
             return

@@ -57,6 +57,17 @@ class ReportForm(forms.Form):
     )
 
 
+class AgentTimeForm(forms.Form):
+    # A text box, YYYY-MM-DD: the browser's date picker writes the browser's locale.
+    date = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(
+            format="%Y-%m-%d", attrs={"placeholder": "YYYY-MM-DD", "size": 10}
+        ),
+    )
+
+
 class CoverageForm(forms.Form):
     days = forms.IntegerField(required=False, min_value=1, max_value=31)
 

@@ -25,6 +25,7 @@ from routing.reports import day_report, hourly_chart
 from routing.supervisor.agent_time import agent_times
 from routing.supervisor.board import board_members
 from routing.supervisor.forms import (
+    AgentTimeForm,
     CoverageForm,
     PreviewForm,
     ReportForm,
@@ -272,11 +273,11 @@ def agent_time(request: HttpRequest, slug: str) -> HttpResponse:
     group = _group(request, slug)
     now = timezone.now()
     end_due_breaks(now=now)
-    form = ReportForm(request.GET or None)
+    form = AgentTimeForm(request.GET or None)
     today = now.astimezone(zoneinfo.ZoneInfo(group.timezone)).date()
     date = (form.cleaned_data.get("date") if form.is_valid() else None) or today
     if not form.is_bound:
-        form = ReportForm(initial={"date": date})
+        form = AgentTimeForm(initial={"date": date})
     return _render(
         request,
         "supervisor/agent_time.html",

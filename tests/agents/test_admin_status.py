@@ -209,3 +209,23 @@ def test_the_personal_link_needs_a_post_and_a_visible_agent(supervisor_client, r
     assert supervisor_client.get(mine).status_code == 405
     assert supervisor_client.post(theirs).status_code == 404
     assert not Agent.objects.exclude(personal_token_hash="").exists()
+
+
+@pytest.mark.parametrize(
+    ("length", "ends"),
+    [("15", True), ("0", False), ("", False)],
+    ids=["fifteen-minutes", "until-changed", "keep-means-until-changed"],
+)
+def test_a_new_agent_on_break(admin_client, roster, length, ends):
+    data = agent_form(
+        Agent(name="Kavya", phone="+919900000009", status="break"),
+        [{"group": roster["mine"].pk, "priority": 1, "position": 0}],
+        break_length=length,
+    )
+
+    response = admin_client.post(reverse("admin:agents_agent_add"), data)
+
+    assert response.status_code == 302
+    kavya = Agent.objects.get(name="Kavya")
+    assert kavya.status == "break"
+    assert (kavya.status_until is not None) == ends

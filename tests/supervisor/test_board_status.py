@@ -50,7 +50,7 @@ def test_the_board_says_where_a_status_came_from(supervisor_client, roster):
         via=StatusVia.KEYPAD,
         now=timezone.now(),
     )
-    assert ", phone keypad</span>" in rows_html(supervisor_client)
+    assert "&middot; phone keypad</span>" in rows_html(supervisor_client)
 
 
 def test_an_inactive_agent_is_refused_on_the_board(supervisor_client, roster):
@@ -72,7 +72,7 @@ def test_a_break_past_its_end_shows_available_on_the_board(supervisor_client, ro
 
     roster["asha"].refresh_from_db()
     assert roster["asha"].status == AgentStatus.AVAILABLE
-    assert ", break ended</span>" in html
+    assert "&middot; break ended</span>" in html
 
 
 def test_a_bad_length_changes_nothing(supervisor_client, roster):
