@@ -396,9 +396,24 @@ def history_rows(agent: Agent) -> list[tuple]:
 def issue_link_page(
     request, *, agent: Agent, back_url: str, back_label: str, context: dict
 ):
-    """Make a new personal link for `agent` and show it, this once (POST only)."""
+    """Make a new personal link for `agent` and show it, this once.
+
+    A GET asks first: the new link ends the old one.
+    """
+    if request.method == "GET":
+        return TemplateResponse(
+            request,
+            "personal/link_confirm.html",
+            {
+                **context,
+                "title": f"Personal link: {agent.name}",
+                "agent": agent,
+                "back_url": back_url,
+                "back_label": back_label,
+            },
+        )
     if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+        return HttpResponseNotAllowed(["GET", "POST"])
     token = issue_personal_token(agent=agent)
     response = TemplateResponse(
         request,
@@ -579,9 +594,9 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
             if agent.personal_token_hash
             else "No link yet."
         )
+        # A link, not a button: the change form's first button is what Enter presses.
         return format_html(
-            '{} <button type="submit" formaction="{}" formnovalidate '
-            'name="_personal_link">{}</button>',
+            '{} <a class="button" href="{}">{}</a>',
             state,
             reverse("admin:agents_agent_personal_link", args=[agent.pk]),
             "Make a new link (the old one stops)"

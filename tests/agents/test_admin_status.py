@@ -185,9 +185,12 @@ def test_the_personal_link_is_made_from_the_change_page(supervisor_client, roste
     agent = roster["my_agent"]
     page = supervisor_client.get(change_url(agent)).content.decode()
     url = reverse("admin:agents_agent_personal_link", args=[agent.pk])
-    assert f'formaction="{url}"' in page
+    assert f'href="{url}"' in page
+    confirm = supervisor_client.get(url)
+    assert "Make a new personal link for Asha?" in confirm.content.decode()
+    assert not Agent.objects.exclude(personal_token_hash="").exists()  # asked only
 
-    response = supervisor_client.post(url, {"_personal_link": "1"})
+    response = supervisor_client.post(url)
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -206,7 +209,8 @@ def test_the_personal_link_needs_a_post_and_a_visible_agent(supervisor_client, r
     theirs = reverse(
         "admin:agents_agent_personal_link", args=[roster["their_agent"].pk]
     )
-    assert supervisor_client.get(mine).status_code == 405
+    assert supervisor_client.put(mine).status_code == 405
+    assert supervisor_client.get(theirs).status_code == 404
     assert supervisor_client.post(theirs).status_code == 404
     assert not Agent.objects.exclude(personal_token_hash="").exists()
 

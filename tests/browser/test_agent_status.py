@@ -164,3 +164,40 @@ def test_board_break_with_a_length_and_a_personal_link(
     status = page.locator("#board tr[data-agent=Asha] td.status").inner_text()
     assert "Available" in status and "personal page" in status
     screenshot("board-status-3-set-from-the-personal-page")
+
+
+def test_admin_agent_page_history_and_personal_link(
+    page, live_server, supervisor, asha, screenshot
+):
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "sunita")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    change = f"{live_server.url}/admin/agents/agent/{asha.pk}/change/"
+
+    page.goto(change)
+    page.select_option("#id_status", AgentStatus.BREAK)
+    page.fill("#id_status_reason", "training")
+    page.select_option("#id_break_length", "60")
+    # Enter in a text box saves the form (the personal link is no button in it).
+    page.press("#id_status_reason", "Enter")
+    page.wait_for_url(re.compile(r"/admin/agents/agent/(\?.*)?$"))
+    asha.refresh_from_db()
+    assert (asha.status, asha.personal_token_hash) == (AgentStatus.BREAK, "")
+
+    page.goto(change)
+    assert re.search(
+        r"On break until \d\d:\d\d: training", page.inner_text(".field-status_now")
+    )
+    history = page.inner_text(".field-status_history")
+    assert "Admin" in history and "sunita" in history
+    screenshot("admin-agent-status-history")
+
+    page.get_by_role("link", name="Make a link").click()
+    page.get_by_role("button", name="Make the link").click()
+    link = page.input_value("#personal-link")
+    assert link.startswith(f"{live_server.url}/me/")
+    screenshot("admin-agent-personal-link")
+    page.goto(change)
+    assert "A link is set" in page.inner_text(".field-personal_link")
