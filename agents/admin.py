@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import (
     BooleanField,
     Case,
@@ -566,9 +566,12 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
 
     def personal_link_view(self, request, agent_id: int):
         """Make a new personal link for one agent and show it, once."""
+        agent = get_object_or_404(self.get_queryset(request), pk=agent_id)
+        if not self.has_change_permission(request, agent):
+            raise PermissionDenied
         return issue_link_page(
             request,
-            agent=get_object_or_404(self.get_queryset(request), pk=agent_id),
+            agent=agent,
             back_url=reverse("admin:agents_agent_change", args=[agent_id]),
             back_label="the agent's page",
             context=self.admin_site.each_context(request),

@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -233,3 +235,13 @@ def test_a_new_agent_on_break(admin_client, roster, length, ends):
     kavya = Agent.objects.get(name="Kavya")
     assert kavya.status == "break"
     assert (kavya.status_until is not None) == ends
+
+
+def test_a_user_who_may_only_view_agents_makes_no_link(client, roster):
+    viewer = get_user_model().objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_agent"))
+    client.force_login(viewer)
+    url = reverse("admin:agents_agent_personal_link", args=[roster["my_agent"].pk])
+
+    assert client.post(url).status_code in (403, 404)
+    assert not Agent.objects.exclude(personal_token_hash="").exists()
