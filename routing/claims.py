@@ -86,7 +86,7 @@ def release_agents(
         )
     if pausing:
         pauses = Sql(" OR ").join(
-            "(id = " + P(agent) + " AND " + _reaches(limit) + ")"
+            "(id = " + P(agent) + " AND " + _reaches(limit, now) + ")"
             for agent, limit in pausing.items()
         )
         for column, value in (
@@ -105,7 +105,7 @@ def release_agents(
             "WHEN id = "
             + P(agent)
             + " AND "
-            + _reaches(limit)
+            + _reaches(limit, now)
             + " THEN "
             + P(pause_reason(limit))
             for agent, limit in pausing.items()
@@ -128,14 +128,9 @@ def pause_reason(limit: int) -> str:
     return f"missed {limit} calls"
 
 
-def _reaches(limit: int) -> Sql:
-    """The row (as it was) pauses at this no-answer."""
-    return (
-        "status = "
-        + P(AgentStatus.AVAILABLE.value)
-        + " AND missed_in_row + 1 >= "
-        + P(limit)
-    )
+def _reaches(limit: int, now: dt.datetime) -> Sql:
+    """The row (as it was) pauses at this no-answer: available, at the limit."""
+    return _rules([rules.AVAILABLE], now) + " AND missed_in_row + 1 >= " + P(limit)
 
 
 def _pause_history(agent_id: int, limit: int, now: dt.datetime) -> Sql:
@@ -152,7 +147,7 @@ def _pause_history(agent_id: int, limit: int, now: dt.datetime) -> Sql:
         + f", NULL FROM {AGENT} WHERE id = "
         + P(agent_id)
         + " AND "
-        + _reaches(limit)
+        + _reaches(limit, now)
     )
 
 
