@@ -35,4 +35,9 @@ urlpatterns = [
         name="supervisor-agent-status",
     ),
     path("groups/<slug:slug>/reports/", _page(views.report), name="supervisor-report"),
+    path(
+        "groups/<slug:slug>/missed-callers/",
+        _page(views.callers_to_call_back),
+        name="supervisor-missed-callers",
+    ),
 ]

@@ -4,11 +4,12 @@ Every page looks its group or call up through `visible_to(request.user)`: a
 supervisor who edits a URL towards another group's page gets a 404.
 """
 
+import csv
 import datetime as dt
 import zoneinfo
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,14 +18,21 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.coverage import coverage_gaps, describe_gap
 from agents.models import Agent, AgentGroup, AgentStatus, Membership
 from agents.services import set_agent_status
-from routing.models import Call
+from routing.models import Call, CallBack, DerivedResult
 from routing.preview import preview_route
-from routing.reports import day_report, hourly_chart
+from routing.reports import (
+    daily_chart,
+    group_report,
+    hourly_chart,
+    missed_callers,
+    report_rows,
+)
 from routing.supervisor.board import board_members
 from routing.supervisor.forms import (
+    CallBackForm,
     CoverageForm,
+    PeriodForm,
     PreviewForm,
-    ReportForm,
     StatusForm,
 )
 from routing.supervisor.timeline import call_timeline
@@ -35,11 +43,15 @@ BOARD_REFRESH_SECONDS = 5
 def _render(
     request: HttpRequest, template: str, context: dict, *, title: str
 ) -> HttpResponse:
-    return render(
-        request,
-        template,
-        {**admin.site.each_context(request), "title": title, **context},
-    )
+    group = context.get("group")
+    with timezone.override(
+        group.timezone if group else timezone.get_current_timezone()
+    ):
+        return render(
+            request,
+            template,
+            {**admin.site.each_context(request), "title": title, **context},
+        )
 
 
 def _group(request: HttpRequest, slug: str) -> AgentGroup:
@@ -76,7 +88,9 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
     group = _group(request, slug)
     form = PreviewForm(request.GET or None)
     result = None
-    if not form.is_bound or form.is_valid():
+    with timezone.override(group.timezone):
+        valid = not form.is_bound or form.is_valid()
+    if valid:
         data = form.cleaned_data if form.is_bound else {}
         result = preview_route(
             group=group,
@@ -137,7 +151,10 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
 def board_rows(request: HttpRequest, slug: str) -> HttpResponse:
     """Render the board's table alone, for the page's periodic refresh."""
     group = _group(request, slug)
-    return render(request, "supervisor/board_rows.html", _board_context(request, group))
+    with timezone.override(group.timezone):
+        return render(
+            request, "supervisor/board_rows.html", _board_context(request, group)
+        )
 
 
 @require_POST
@@ -168,7 +185,9 @@ def change_status(request: HttpRequest, slug: str, agent_id: int) -> HttpRespons
 def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     """Show one call's timeline: requests, answers, offers with reasons, outcomes."""
     call = get_object_or_404(
-        Call.objects.visible_to(request.user).select_related("group", "answered_by"),
+        Call.objects.visible_to(request.user)
+        .with_derived_result(timezone.now())
+        .select_related("group", "answered_by"),
         pk=call_id,
     )
     return _render(
@@ -176,6 +195,8 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
         "supervisor/call_timeline.html",
         {
             "call": call,
+            "group": call.group,
+            "derived_result": DerivedResult(call.derived_result),
             "events": call_timeline(call),
             "admin_url": reverse("admin:routing_call_change", args=[call.pk])
             if admin.site.is_registered(Call)
@@ -213,16 +234,44 @@ def coverage(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _period(request: HttpRequest, group: AgentGroup):
+    """Return the period form, its (start, end) and the links around it."""
+    form = PeriodForm(request.GET or None)
+    today = dt.datetime.now(zoneinfo.ZoneInfo(group.timezone)).date()
+    start, end = form.period(today)
+    if not form.is_bound:
+        form = PeriodForm(initial={"start": start, "end": end})
+    days = (end - start).days + 1
+    return (
+        form,
+        start,
+        end,
+        {
+            "start": start,
+            "end": end,
+            "previous": (start - dt.timedelta(days=days), start - dt.timedelta(days=1)),
+            "next": (end + dt.timedelta(days=1), end + dt.timedelta(days=days)),
+            "today": today,
+        },
+    )
+
+
 @require_GET
 def report(request: HttpRequest, slug: str) -> HttpResponse:
-    """Show a group's figures for one day on its own clock, with an hourly chart."""
+    """Show a group's figures for a day or a range of days on its own clock.
+
+    `?format=csv` downloads the same table (a row per day and a total).
+    """
     group = _group(request, slug)
-    form = ReportForm(request.GET or None)
-    today = dt.datetime.now(zoneinfo.ZoneInfo(group.timezone)).date()
-    date = (form.cleaned_data.get("date") if form.is_valid() else None) or today
-    if not form.is_bound:
-        form = ReportForm(initial={"date": date})
-    figures = day_report(group=group, date=date)
+    form, start, end, period = _period(request, group)
+    figures = group_report(group=group, start=start, end=end, now=timezone.now())
+    span = f"{start:%Y-%m-%d}" + (f" to {end:%Y-%m-%d}" if end != start else "")
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        name = f"dialwhom-{group.slug}-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        csv.writer(response).writerows(report_rows(figures))
+        return response
     return _render(
         request,
         "supervisor/report.html",
@@ -230,9 +279,46 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             "group": group,
             "form": form,
             "report": figures,
-            "chart": hourly_chart(figures.hours),
-            "previous_day": date - dt.timedelta(days=1),
-            "next_day": date + dt.timedelta(days=1),
+            "hourly_chart": hourly_chart(figures.hours),
+            "daily_chart": daily_chart(figures.days) if end != start else None,
+            **period,
         },
-        title=f"Report: {group.name}, {date:%a %d %b %Y}",
+        title=f"Report: {group.name}, {span}",
+    )
+
+
+def callers_to_call_back(request: HttpRequest, slug: str) -> HttpResponse:
+    """List the callers to call back; a POST marks one as called back."""
+    group = _group(request, slug)
+    if request.method == "POST":
+        mark = CallBackForm(request.POST)
+        if mark.is_valid():
+            CallBack.objects.create(
+                group=group,
+                caller=mark.cleaned_data["caller"],
+                marked_by=request.user,
+                marked_at=timezone.now(),
+            )
+            messages.success(
+                request, f"{mark.cleaned_data['caller']} marked as called back."
+            )
+        else:
+            messages.error(request, "No caller to mark.")
+        return redirect(request.get_full_path())
+    if request.method != "GET":
+        raise Http404
+    form, start, end, period = _period(request, group)
+    rows = missed_callers(group=group, start=start, end=end, now=timezone.now())
+    span = f"{start:%Y-%m-%d}" + (f" to {end:%Y-%m-%d}" if end != start else "")
+    return _render(
+        request,
+        "supervisor/missed_callers.html",
+        {
+            "group": group,
+            "form": form,
+            "rows": rows,
+            "waiting": sum(1 for row in rows if not row.called_back),
+            **period,
+        },
+        title=f"Callers to call back: {group.name}, {span}",
     )
