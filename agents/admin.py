@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import (
     BooleanField,
     Case,
@@ -14,7 +15,9 @@ from django.db.models import (
     When,
 )
 from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from agents.models import (
     Agent,
@@ -129,12 +132,25 @@ class GroupMembershipInline(MembershipInline):
     autocomplete_fields = ["agent"]
 
 
-class AgentHoursInline(SupervisorAccess, admin.TabularInline):
+class WeeklyHoursWidgets:
+    # Weekly hours are times of any day on the agent's or group's own clock: the
+    # admin's clock widget (a "Now" link, a note on the browser's offset from the
+    # server) means nothing for them.
+    formfield_overrides = {
+        models.TimeField: {
+            "widget": forms.TimeInput(
+                format="%H:%M", attrs={"size": 5, "placeholder": "HH:MM"}
+            )
+        }
+    }
+
+
+class AgentHoursInline(WeeklyHoursWidgets, SupervisorAccess, admin.TabularInline):
     model = AgentHours
     extra = 0
 
 
-class GroupHoursInline(SupervisorAccess, admin.TabularInline):
+class GroupHoursInline(WeeklyHoursWidgets, SupervisorAccess, admin.TabularInline):
     model = GroupHours
     extra = 0
 
@@ -147,6 +163,24 @@ class TimeOffInline(SupervisorAccess, admin.TabularInline):
 class HolidayInline(SupervisorAccess, admin.TabularInline):
     model = Holiday
     extra = 0
+
+
+def group_page_links(group: AgentGroup):
+    """Render links from a group to its supervisor pages and its calls."""
+    links = [
+        (reverse("supervisor-preview", args=[group.slug]), "preview"),
+        (reverse("supervisor-board", args=[group.slug]), "board"),
+        (reverse("supervisor-report", args=[group.slug]), "report"),
+        (reverse("supervisor-missed-callers", args=[group.slug]), "call back"),
+        (
+            reverse("admin:routing_call_changelist") + f"?group__id__exact={group.pk}",
+            "calls",
+        ),
+    ]
+    return format_html(
+        '<span class="related-pages">{}</span>',
+        format_html_join(" · ", '<a href="{}">{}</a>', links),
+    )
 
 
 def open_now_expression(timezones: list[str]):
@@ -176,9 +210,10 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
         "open_now",
         "member_count",
         "overflow",
-        "exophones",
+        "exophone_lines",
         "digits",
         "timezone",
+        "pages",
     ]
     list_select_related = ["overflow"]
     list_filter = ["strategy", "timezone"]
@@ -186,8 +221,9 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["supervisors"]
     inlines = [GroupMembershipInline, GroupHoursInline, HolidayInline]
+    readonly_fields = ["pages"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "strategy", "timezone"]}),
+        (None, {"fields": ["name", "slug", "strategy", "timezone", "pages"]}),
         (
             "Calls",
             {
@@ -237,6 +273,20 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
     @admin.display(description="members", ordering="member_count")
     def member_count(self, group):
         return group.member_count
+
+    @admin.display(description="ExoPhones")
+    def exophone_lines(self, group):
+        return format_html_join(
+            "",
+            '<span class="nowrap">{}</span><br>',
+            (("any (*)" if e == "*" else e,) for e in group.exophone_list),
+        )
+
+    @admin.display(description="supervisor pages")
+    def pages(self, group):
+        if group.pk is None:
+            return "(after the group is saved)"
+        return group_page_links(group)
 
 
 class GroupListFilter(admin.SimpleListFilter):
@@ -318,10 +368,10 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
         "on_duty_now",
         "active",
         "group_names",
-        "timezone",
         "status_changed_at",
+        "pages",
     ]
-    list_filter = [GroupListFilter, "status", "active", OnDutyNowFilter]
+    list_filter = [GroupListFilter, "status", "active", OnDutyNowFilter, "timezone"]
     search_fields = ["name", "phone"]
     actions = [make_available, make_on_break, make_offline]
     action_form = StatusActionForm
@@ -334,7 +384,9 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
         "active",
         "timezone",
         "missed_in_row",
+        "pages",
     ]
+    readonly_fields = ["pages"]
 
     def get_queryset(self, request):
         return (
@@ -378,9 +430,29 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
     def on_duty_now(self, agent):
         return agent.on_duty_now
 
-    @admin.display(description="groups")
+    @admin.display(description="groups (tier)")
     def group_names(self, agent):
-        return ", ".join(
-            f"{membership.group.name} ({membership.priority})"
-            for membership in agent.memberships.all()
+        return format_html_join(
+            "",
+            '<span class="nowrap">{} ({})</span><br>',
+            (
+                (membership.group.name, membership.priority)
+                for membership in agent.memberships.all()
+            ),
+        )
+
+    @admin.display(description="supervisor pages")
+    def pages(self, agent):
+        if agent.pk is None:
+            return "(after the agent is saved)"
+        calls = reverse("admin:routing_call_changelist") + f"?agent={agent.pk}"
+        boards = [
+            (reverse("supervisor-board", args=[m.group.slug]), m.group.name)
+            for m in agent.memberships.all()
+        ]
+        return format_html(
+            '<span class="related-pages"><a href="{}">calls offered</a>{}{}</span>',
+            calls,
+            " · board: " if boards else "",
+            format_html_join(", ", '<a href="{}">{}</a>', boards),
         )
