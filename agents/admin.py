@@ -16,7 +16,7 @@ from django.db.models import (
 )
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
 from agents.models import (
@@ -363,12 +363,10 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
     list_display = [
         "name",
         "phone",
-        "status",
-        "status_reason",
+        "status_and_reason",
         "on_duty_now",
         "active",
         "group_names",
-        "status_changed_at",
         "pages",
     ]
     list_filter = [GroupListFilter, "status", "active", OnDutyNowFilter, "timezone"]
@@ -430,6 +428,17 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
     def on_duty_now(self, agent):
         return agent.on_duty_now
 
+    @admin.display(description="status", ordering="status")
+    def status_and_reason(self, agent):
+        return format_html(
+            '{}{}<br><span class="quiet">since {}</span>',
+            agent.get_status_display(),
+            f": {agent.status_reason}" if agent.status_reason else "",
+            formats.date_format(
+                timezone.localtime(agent.status_changed_at), "DATETIME_FORMAT"
+            ),
+        )
+
     @admin.display(description="groups (tier)")
     def group_names(self, agent):
         return format_html_join(
@@ -451,8 +460,8 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
             for m in agent.memberships.all()
         ]
         return format_html(
-            '<span class="related-pages"><a href="{}">calls offered</a>{}{}</span>',
+            '<span class="related-pages"><a href="{}">calls offered</a></span>{}{}',
             calls,
-            " · board: " if boards else "",
+            format_html("<br>board: ") if boards else "",
             format_html_join(", ", '<a href="{}">{}</a>', boards),
         )

@@ -162,7 +162,7 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "caller",
         "group",
         "result_now",
-        "answered_by",
+        "answered_by_name",
         "attempt_count",
         "call_link",
     ]
@@ -196,7 +196,11 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             results |= search_by_caller(queryset, search_term, "caller")
         return results, duplicates
 
-    @admin.display(description="numbers offered", ordering="attempt_count")
+    @admin.display(description="answered by", ordering="answered_by__name")
+    def answered_by_name(self, call):
+        return call.answered_by.name if call.answered_by else "-"
+
+    @admin.display(description="offered", ordering="attempt_count")
     def attempt_count(self, call):
         return call.attempt_count
 
@@ -204,7 +208,7 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def result_now(self, call):
         return DerivedResult(call.derived_result).label
 
-    @admin.display(description="call (CallSid): its timeline", ordering="sid")
+    @admin.display(description="timeline (CallSid)", ordering="sid")
     def call_link(self, call):
         url = reverse("supervisor-call-timeline", args=[call.pk])
         return format_html('<a href="{}">{}</a>', url, short_sid(call.sid))
