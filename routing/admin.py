@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from agents.admin import supervises
@@ -75,7 +75,11 @@ class AttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description="held until, if no outcome arrives")
     def held_until(self, attempt):
-        return attempt.hold_until or "- (holds no one)"
+        if attempt.hold_until is None:
+            return "- (holds no one)"
+        return formats.date_format(
+            timezone.localtime(attempt.hold_until), "DATETIME_FORMAT"
+        )
 
 
 class RequestLabels:

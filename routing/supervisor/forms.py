@@ -17,6 +17,7 @@ class PreviewForm(forms.Form):
         help_text="Optional: the caller's number (for sticky routing).",
     )
     moment = forms.DateTimeField(
+        label="When",
         required=False,
         input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(

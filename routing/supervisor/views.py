@@ -234,6 +234,12 @@ def coverage(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _span(start: dt.date, end: dt.date) -> str:
+    if start == end:
+        return f"{start:%a %d %b %Y}"
+    return f"{start:%a %d %b %Y} to {end:%a %d %b %Y}"
+
+
 def _period(request: HttpRequest, group: AgentGroup):
     """Return the period form, its (start, end) and the links around it."""
     form = PeriodForm(request.GET or None)
@@ -265,7 +271,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     group = _group(request, slug)
     form, start, end, period = _period(request, group)
     figures = group_report(group=group, start=start, end=end, now=timezone.now())
-    span = f"{start:%Y-%m-%d}" + (f" to {end:%Y-%m-%d}" if end != start else "")
+    span = _span(start, end)
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         name = f"dialwhom-{group.slug}-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv"
@@ -309,7 +315,7 @@ def callers_to_call_back(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     form, start, end, period = _period(request, group)
     rows = missed_callers(group=group, start=start, end=end, now=timezone.now())
-    span = f"{start:%Y-%m-%d}" + (f" to {end:%Y-%m-%d}" if end != start else "")
+    span = _span(start, end)
     return _render(
         request,
         "supervisor/missed_callers.html",

@@ -106,7 +106,10 @@ def calls_and_roster():
                 if agent
                 else "fallback number of support",
                 offered_at=moment,
-                hold_until=moment + dt.timedelta(minutes=5) if agent else None,
+                hold_until=(now if result == CallResult.IN_PROGRESS else moment)
+                + dt.timedelta(minutes=4)
+                if agent
+                else None,
                 outcome=outcome,
                 outcome_at=None if outcome == Outcome.PENDING else moment,
             )
@@ -122,9 +125,9 @@ def calls_and_roster():
                 duration_ms=15.442196999970292,
                 received_at=moment,
             )
-        if result == CallResult.IN_PROGRESS:
+        if result == CallResult.IN_PROGRESS and index < 4:
             Agent.objects.filter(pk=agents[0].pk).update(
-                engaged_until=moment + dt.timedelta(minutes=5), engaged_call_sid=sid
+                engaged_until=now + dt.timedelta(minutes=4), engaged_call_sid=sid
             )
     return {"support": support, "agents": agents, "call": Call.objects.first()}
 
