@@ -159,6 +159,14 @@ class OfferedToFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OfferOutcomeFilter(admin.ChoicesFieldListFilter):
+    """The outcome of one of the call's offers, told apart from the call's result."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "an offer's outcome"
+
+
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -176,14 +184,27 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         DerivedResultFilter,
         "group",
         OfferedToFilter,
-        "attempts__outcome",
+        ("attempts__outcome", OfferOutcomeFilter),
         "first_seen_at",
     ]
     date_hierarchy = "first_seen_at"
     search_fields = ["sid"]
     search_help_text = "CallSid, or the caller's number in any format."
     inlines = [AttemptInline, WebhookRequestInline]
-    readonly_fields = ["timeline"]
+    fields = [
+        "sid",
+        "caller",
+        "exophone",
+        "digits",
+        "group",
+        "first_seen_at",
+        "result_now",
+        "answered_by",
+        "ended_at",
+        "talk_seconds",
+        "timeline",
+    ]
+    readonly_fields = ["result_now", "timeline"]
 
     def get_queryset(self, request):
         return (
