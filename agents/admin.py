@@ -168,13 +168,16 @@ class HolidayInline(SupervisorAccess, admin.TabularInline):
 def group_page_links(group: AgentGroup):
     """Render links from a group to its supervisor pages and its calls."""
     links = [
-        (reverse("supervisor-preview", args=[group.slug]), "preview"),
-        (reverse("supervisor-board", args=[group.slug]), "board"),
-        (reverse("supervisor-report", args=[group.slug]), "report"),
-        (reverse("supervisor-missed-callers", args=[group.slug]), "call back"),
+        (reverse("supervisor-preview", args=[group.slug]), "routing preview"),
+        (reverse("supervisor-board", args=[group.slug]), "live board"),
+        (reverse("supervisor-report", args=[group.slug]), "reports"),
+        (
+            reverse("supervisor-missed-callers", args=[group.slug]),
+            "callers to call back",
+        ),
         (
             reverse("admin:routing_call_changelist") + f"?group__id__exact={group.pk}",
-            "calls",
+            "recent calls",
         ),
     ]
     return format_html(
