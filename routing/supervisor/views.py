@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.coverage import coverage_gaps, describe_gap
+from agents.coverage import Gap, coverage_gaps
 from agents.models import Agent, AgentGroup, AgentStatus, Membership
 from agents.services import set_agent_status
 from routing.models import Call, CallBack, DerivedResult
@@ -206,6 +206,23 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     )
 
 
+def _gap_text(gap: Gap, zone_name: str) -> str:
+    """Write a gap as the pages write times.
+
+    `Mon 02 Nov 2026, 18:00 to 20:30 (2 h 30 min)`; the end carries its own date
+    when it falls on another day.
+    """
+    zone = zoneinfo.ZoneInfo(zone_name)
+    starts, ends = gap.starts.astimezone(zone), gap.ends.astimezone(zone)
+    day_and_time = "%a %d %b %Y, %H:%M"
+    end_format = "%H:%M" if ends.date() == starts.date() else day_and_time
+    minutes = int(gap.duration.total_seconds() // 60)
+    return (
+        f"{starts.strftime(day_and_time)} to {ends.strftime(end_format)} "
+        f"({minutes // 60} h {minutes % 60:02d} min)"
+    )
+
+
 @require_GET
 def coverage(request: HttpRequest) -> HttpResponse:
     """Show, per group, the coming hours when it is open and nobody is scheduled."""
@@ -220,7 +237,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
         {
             "group": group,
             "gaps": [
-                describe_gap(gap, group.timezone)
+                _gap_text(gap, group.timezone)
                 for gap in coverage_gaps(group, start=now, days=days)
             ],
         }

@@ -6,8 +6,10 @@ import re
 import pytest
 from django.urls import reverse
 
+from agents.coverage import Gap
 from agents.models import AgentHours
 from routing.models import Attempt, Call, CallResult, Outcome, WebhookRequest
+from routing.supervisor.views import _gap_text
 from tests.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +141,15 @@ def test_timeline_says_our_answer_and_whole_milliseconds(supervisor_client, call
     page = html(supervisor_client, reverse("supervisor-call-timeline", args=[call.pk]))
     assert "Our answer (numbers to dial)" in page and "Answered:" not in page
     assert "took 15 ms" in page and "Notes: support: tier 1" in page
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "text"),
+    [
+        (at(18), at(20, 30), "Mon 02 Nov 2026, 18:00 to 20:30 (2 h 30 min)"),
+        (at(22), at(6, day=3), "Mon 02 Nov 2026, 22:00 to Tue 03 Nov 2026, 06:00"),
+    ],
+    ids=["gap-within-a-day", "gap-past-midnight-names-its-end-day"],
+)
+def test_coverage_gaps_in_the_pages_format(starts, ends, text):
+    assert _gap_text(Gap(starts=starts, ends=ends), "Asia/Kolkata").startswith(text)
