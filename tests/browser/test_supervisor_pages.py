@@ -1,8 +1,4 @@
-"""A supervisor in a real browser: edits the roster, sees the preview and board change.
-
-Every page is saved as a screenshot in test-artifacts/ (see the README section on
-tests for what each shows).
-"""
+"""A supervisor in a real browser: edits the roster, sees the preview and board change."""
 
 import re
 

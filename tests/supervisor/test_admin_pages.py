@@ -153,3 +153,20 @@ def test_timeline_says_our_answer_and_whole_milliseconds(supervisor_client, call
 )
 def test_coverage_gaps_in_the_pages_format(starts, ends, text):
     assert _gap_text(Gap(starts=starts, ends=ends), "Asia/Kolkata").startswith(text)
+
+
+def test_admin_on_the_clock_of_the_supervisors_groups(supervisor_client, roster, call):
+    roster["support"].timezone = "Europe/London"
+    roster["support"].save()
+    page = html(supervisor_client, reverse("admin:routing_call_changelist"))
+    assert "Times on the Europe/London clock" in page
+    assert "Mon 02 Nov 2026, 08:32:00" in page  # 14:02 in India
+
+
+def test_superuser_over_several_zones_reads_the_servers_clock(
+    admin_client, roster, call
+):
+    roster["sales"].timezone = "Europe/London"
+    roster["sales"].save()
+    page = html(admin_client, reverse("admin:routing_call_changelist"))
+    assert "Times on the Asia/Kolkata clock" in page
