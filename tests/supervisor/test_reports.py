@@ -6,7 +6,7 @@ import datetime as dt
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from routing.models import Attempt, Call, CallBack, CallResult, DerivedResult, Outcome
@@ -452,3 +452,13 @@ def test_missed_callers_command(roster, supervisor):
     out = io.StringIO()
     call_command("missed_callers", "--all", stdout=out)
     assert "called back by sunita" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--days", "32"], "1 to 31"), (["--group", "nope"], "unknown group nope")],
+    ids=["more-than-31-days-refused", "unknown-group-refused"],
+)
+def test_missed_callers_command_refuses(roster, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("missed_callers", *args, stdout=io.StringIO())

@@ -9,6 +9,8 @@ from django.utils import timezone
 from agents.models import AgentGroup
 from routing.reports import MAX_DAYS, missed_callers
 
+DAY = "%a %d %b %Y"  # as the pages write a day: Tue 01 Dec 2026
+
 
 class Command(BaseCommand):
     help = (
@@ -65,7 +67,7 @@ def missed_callers_lines(
         )
         if not rows:
             continue
-        span = f"{start:%Y-%m-%d}" + (f" to {end:%Y-%m-%d}" if days > 1 else "")
+        span = f"{start:{DAY}}" + (f" to {end:{DAY}}" if days > 1 else "")
         lines.append(
             f"{group.name} ({group.slug}), {span}, times in {group.timezone}: "
             f"{len(rows)} caller{'s' if len(rows) != 1 else ''} to call back"
@@ -74,7 +76,7 @@ def missed_callers_lines(
             tries = f"{row.tries} tr{'ies' if row.tries != 1 else 'y'}"
             last = row.last_try_at.astimezone(zone)
             line = (
-                f"  {row.caller}  {tries}, last {last:%Y-%m-%d %H:%M} "
+                f"  {row.caller}  {tries}, last {last:{DAY}, %H:%M} "
                 f"({row.last_result.label.lower()})"
             )
             if row.last_answered_by:
@@ -82,7 +84,7 @@ def missed_callers_lines(
             if row.called_back:
                 who = row.called_back.marked_by or "someone"
                 when = row.called_back.marked_at.astimezone(zone)
-                line += f"; called back by {who} at {when:%Y-%m-%d %H:%M}"
+                line += f"; called back by {who}, {when:{DAY}, %H:%M}"
             lines.append(line)
         lines.append("")
     return lines
