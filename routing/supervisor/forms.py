@@ -86,7 +86,12 @@ class CallBackForm(forms.Form):
 
 
 class CoverageForm(forms.Form):
-    days = forms.IntegerField(required=False, min_value=1, max_value=31)
+    days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=31,
+        widget=forms.NumberInput(attrs={"placeholder": "7"}),
+    )
 
     def days_or_default(self) -> int:
         return self.cleaned_data.get("days") or 7

@@ -170,3 +170,14 @@ def test_superuser_over_several_zones_reads_the_servers_clock(
     roster["sales"].save()
     page = html(admin_client, reverse("admin:routing_call_changelist"))
     assert "Times on the Asia/Kolkata clock" in page
+
+
+def test_coverage_names_a_groups_clock_only_when_it_is_not_the_pages(
+    supervisor_client, roster
+):
+    roster["sales"].supervisors.add(roster["support"].supervisors.get())
+    roster["sales"].timezone = "Europe/London"
+    roster["sales"].save()
+    page = html(supervisor_client, reverse("supervisor-coverage"))
+    assert page.count("(on the Europe/London clock)") == 1
+    assert "(on the Asia/Kolkata clock)" not in page
