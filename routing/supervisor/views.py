@@ -88,15 +88,15 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
     group = _group(request, slug)
     form = PreviewForm(request.GET or None)
     result = None
+    # The moment typed, and the times in the reasons, are on the group's clock.
     with timezone.override(group.timezone):
-        valid = not form.is_bound or form.is_valid()
-    if valid:
-        data = form.cleaned_data if form.is_bound else {}
-        result = preview_route(
-            group=group,
-            caller=data.get("caller", ""),
-            moment=data.get("moment") or timezone.now(),
-        )
+        if not form.is_bound or form.is_valid():
+            data = form.cleaned_data if form.is_bound else {}
+            result = preview_route(
+                group=group,
+                caller=data.get("caller", ""),
+                moment=data.get("moment") or timezone.now(),
+            )
     engaged_sids = (
         [v.engaged_call_sid for g in result.groups for v in g.members] if result else []
     )

@@ -181,3 +181,14 @@ def test_coverage_names_a_groups_clock_only_when_it_is_not_the_pages(
     page = html(supervisor_client, reverse("supervisor-coverage"))
     assert page.count("(on the Europe/London clock)") == 1
     assert "(on the Asia/Kolkata clock)" not in page
+
+
+def test_preview_reads_and_writes_times_on_the_groups_clock(supervisor_client, roster):
+    roster["support"].timezone = "Europe/London"
+    roster["support"].save()
+    response = supervisor_client.get(
+        reverse("supervisor-preview", args=["support"]), {"moment": "2026-11-02 09:00"}
+    )
+    preview = response.context["preview"]
+    assert preview.moment == at(14, 30)  # 09:00 in London is 14:30 in India
+    assert "A new call at Mon 02 Nov 2026, 09:00" in response.content.decode()
