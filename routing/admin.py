@@ -15,6 +15,8 @@ from routing.models import Attempt, Call, DerivedResult, WebhookRequest
 # The admin's left-hand model list takes a third of a 1280-pixel laptop screen;
 # the breadcrumbs and the index reach every page without it.
 admin.site.enable_nav_sidebar = False
+# The service has no public site: "View site" would lead to a "Not found" page.
+admin.site.site_url = None
 
 
 def short_sid(sid: str):

@@ -192,3 +192,7 @@ def test_preview_reads_and_writes_times_on_the_groups_clock(supervisor_client, r
     preview = response.context["preview"]
     assert preview.moment == at(14, 30)  # 09:00 in London is 14:30 in India
     assert "A new call at Mon 02 Nov 2026, 09:00" in response.content.decode()
+
+
+def test_no_view_site_link_to_a_page_that_does_not_exist(supervisor_client, roster):
+    assert "View site" not in html(supervisor_client, reverse("admin:index"))
