@@ -6,19 +6,15 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
-    ExpressionWrapper,
     Prefetch,
-    Q,
-    When,
 )
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
+from agents import rules
 from agents.models import (
     Agent,
     AgentGroup,
@@ -28,7 +24,6 @@ from agents.models import (
     Holiday,
     Membership,
     TimeOff,
-    on_duty_q,
 )
 from agents.phones import normalize_phone
 from agents.services import set_agent_status
@@ -186,22 +181,6 @@ def group_page_links(group: AgentGroup):
     )
 
 
-def open_now_expression(timezones: list[str]):
-    """Return whether each group is open now, in the group's own time zone."""
-    now = timezone.now()
-    return Case(
-        *(
-            When(
-                Q(timezone=tz_name) & AgentGroup(timezone=tz_name).open_q(now),
-                then=True,
-            )
-            for tz_name in timezones
-        ),
-        default=False,
-        output_field=BooleanField(),
-    )
-
-
 @admin.register(AgentGroup)
 class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
     supervisor_can_add = False
@@ -260,7 +239,13 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
             queryset.order_by().values_list("timezone", flat=True).distinct()
         )
         return queryset.annotate(
-            open_now=open_now_expression(timezones),
+            open_now=rules.orm_condition(
+                [rules.GROUP_OPEN],
+                moment=timezone.now(),
+                aliases={"group": rules.TABLES["group"]},
+                zones=(),
+                group_zones=timezones,
+            ),
             member_count=Count("memberships", distinct=True),
         )
 
@@ -395,8 +380,8 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
             .get_queryset(request)
             .visible_to(request.user)
             .annotate(
-                on_duty_now=ExpressionWrapper(
-                    on_duty_q(timezone.now()), output_field=BooleanField()
+                on_duty_now=rules.orm_condition(
+                    rules.ON_DUTY, moment=timezone.now(), aliases=rules.ORM_AGENT
                 )
             )
             .prefetch_related(
