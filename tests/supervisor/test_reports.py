@@ -8,6 +8,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from routing.models import Attempt, Call, CallBack, CallResult, DerivedResult, Outcome
 from routing.reports import (
@@ -434,8 +435,6 @@ def test_missed_callers_page_marks_a_caller(supervisor_client, roster, superviso
 
 
 def test_missed_callers_command(roster, supervisor):
-    from django.utils import timezone
-
     support = roster["support"]
     now = timezone.now()
     make_call(
@@ -462,3 +461,47 @@ def test_missed_callers_command(roster, supervisor):
 def test_missed_callers_command_refuses(roster, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("missed_callers", *args, stdout=io.StringIO())
+
+
+END_TO_END = [
+    # id, what Exotel sends after the first offer, the call's result in the report
+    (
+        "answered-through-the-passthru",
+        {"DialCallStatus": "completed", "DialCallDuration": "42"},
+        DerivedResult.ANSWERED,
+    ),
+    (
+        "caller-hung-up-is-abandoned-not-unanswered",
+        {"DialCallStatus": "canceled", "CallType": "client-hangup"},
+        DerivedResult.ABANDONED,
+    ),
+    (
+        "passthru-no-answer-is-not-answered",
+        {"DialCallStatus": "no-answer"},
+        DerivedResult.NOT_ANSWERED,
+    ),
+    ("no-news-is-in-progress-while-held", None, DerivedResult.IN_PROGRESS),
+]
+
+
+@pytest.mark.parametrize(
+    ("ending", "expected"),
+    [case[1:] for case in END_TO_END],
+    ids=[case[0] for case in END_TO_END],
+)
+def test_calls_through_the_endpoint_land_in_the_report(
+    roster, exotel, ending, expected
+):
+    asha = str(roster["asha"].phone)
+    assert exotel.numbers("e2e-1", "support", From="09812345678")[:1] == [asha]
+    if ending is not None:
+        exotel.passthru("e2e-1", DialWhomNumber=asha, **ending)
+    now = timezone.now()
+    today = timezone.localdate(now)
+    report = group_report(group=roster["support"], start=today, end=today, now=now)
+    assert report.total.calls == 1
+    named = dict(zip(DerivedResult, counts(report.total), strict=True))
+    assert named[expected] == 1, named
+    missed = missed_callers(group=roster["support"], start=today, end=today, now=now)
+    listed = expected not in (DerivedResult.ANSWERED, DerivedResult.IN_PROGRESS)
+    assert [row.caller for row in missed] == (["+919812345678"] if listed else [])
