@@ -26,6 +26,19 @@ EVERYTHING = ConnectSettings(
     connect_message="This call may be recorded",
     connect_message_to="callee",
 )
+# What EVERYTHING adds to the answer.
+EVERYTHING_FIELDS = {
+    "outgoing_phone_number": "+918047190001",
+    "record": True,
+    "recording_channels": "dual",
+    "max_conversation_duration": 3600,
+    "music_on_hold": {"type": "operator_tone"},
+    "start_call_playback": {
+        "playback_to": "callee",
+        "type": "text",
+        "value": "This call may be recorded",
+    },
+}
 
 
 @pytest.mark.parametrize(
@@ -51,16 +64,7 @@ EVERYTHING = ConnectSettings(
                 "max_ringing_duration": 25,
                 "parallel_ringing": {"activate": True, "max_parallel_attempts": 3},
                 "dial_passthru_event_url": URL,
-                "outgoing_phone_number": "+918047190001",
-                "record": True,
-                "recording_channels": "dual",
-                "max_conversation_duration": 3600,
-                "music_on_hold": {"type": "operator_tone"},
-                "start_call_playback": {
-                    "playback_to": "callee",
-                    "type": "text",
-                    "value": "This call may be recorded",
-                },
+                **EVERYTHING_FIELDS,
             },
             id="every-setting-a-group-sets",
         ),
@@ -85,16 +89,7 @@ EVERYTHING = ConnectSettings(
                 "destination": {"numbers": []},
                 "max_ringing_duration": 25,
                 "dial_passthru_event_url": URL,
-                "outgoing_phone_number": "+918047190001",
-                "record": True,
-                "recording_channels": "dual",
-                "max_conversation_duration": 3600,
-                "music_on_hold": {"type": "operator_tone"},
-                "start_call_playback": {
-                    "playback_to": "callee",
-                    "type": "text",
-                    "value": "This call may be recorded",
-                },
+                **EVERYTHING_FIELDS,
             },
             id="nobody-left-no-parallel-ringing",
         ),
