@@ -19,7 +19,7 @@ from agents.models import Agent, AgentGroup, AgentStatus, Membership
 from agents.services import set_agent_status
 from routing.models import Call
 from routing.preview import preview_route
-from routing.reports import day_report, hourly_chart
+from routing.reports import answer_speed, day_report, hourly_chart
 from routing.supervisor.board import board_members
 from routing.supervisor.forms import (
     CoverageForm,
@@ -230,6 +230,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             "group": group,
             "form": form,
             "report": figures,
+            "answer_speed": answer_speed(group=group, date=date),
             "chart": hourly_chart(figures.hours),
             "previous_day": date - dt.timedelta(days=1),
             "next_day": date + dt.timedelta(days=1),
