@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from routing.exotel import ExotelRequestError, parse_exotel_request
+from routing.exotel import ExotelRequest, ExotelRequestError, parse_exotel_request
 
 PENDING = "pending"
 COMPLETED = "completed"
@@ -63,6 +63,8 @@ class ConnectEvent:
     caller_hung_up: bool = False  # CallType=client-hangup
     event_type: str = ""  # as sent, for the log
     params: dict[str, str] = field(default_factory=dict, compare=False)
+    # The same fields read as a Dial Whom request, for the core's writes.
+    request: ExotelRequest | None = field(default=None, compare=False)
 
 
 def parse_connect_event(values: Mapping[str, str]) -> ConnectEvent:
@@ -98,6 +100,7 @@ def parse_connect_event(values: Mapping[str, str]) -> ConnectEvent:
         caller_hung_up=lowered.get("calltype") == "client-hangup",
         event_type=event_type[:MAX_LOGGED_TEXT],
         params=request.params,
+        request=request,
     )
 
 
@@ -150,7 +153,7 @@ class EventEffect:
     # Pending offers closed now, (attempt, outcome): their agents are freed.
     closed: tuple[tuple[int, str], ...] = ()
     ends: CallEnd | None = None
-    completed: int | None = None  # the answered attempt, completed at the call's end
+    completed: int | None = None  # who took the call, when it ends answered
     answer_seconds: float | None = None  # first offer to the answer
     # An answer for an offer made after the call had ended unanswered: it goes on.
     reopens: bool = False
@@ -233,7 +236,7 @@ def _terminal(
                 (other.attempt_id, CANCELED) for other in _pending(call, but=answered)
             ),
             ends=CallEnd.ANSWERED,
-            completed=answered.attempt_id if answered.outcome == PENDING else None,
+            completed=answered.attempt_id,
         )
     if leg is not None and leg.outcome == PENDING and event.status == COMPLETED:
         # Answered, and over, without an answered event: no answer time to keep.
