@@ -213,14 +213,15 @@ class AnswerSpeed:
         return self.within / self.timed if self.timed else None
 
 
-def answer_speed(*, group: AgentGroup, date: dt.date) -> AnswerSpeed:
-    """Return the speed of answer of the calls that entered `group` on `date`."""
+def answer_speed(*, group: AgentGroup, start: dt.date, end: dt.date) -> AnswerSpeed:
+    """Return the speed of answer of the calls that entered `group` from `start`
+    to `end` (both included, on the group's clock)."""
     zone = zoneinfo.ZoneInfo(group.timezone)
     figures = Call.objects.filter(
         group=group,
-        first_seen_at__gte=dt.datetime.combine(date, dt.time(), tzinfo=zone),
+        first_seen_at__gte=dt.datetime.combine(start, dt.time(), tzinfo=zone),
         first_seen_at__lt=dt.datetime.combine(
-            date + dt.timedelta(days=1), dt.time(), tzinfo=zone
+            end + dt.timedelta(days=1), dt.time(), tzinfo=zone
         ),
         answer_seconds__isnull=False,
     ).aggregate(

@@ -230,7 +230,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             "group": group,
             "form": form,
             "report": figures,
-            "answer_speed": answer_speed(group=group, date=date),
+            "answer_speed": answer_speed(group=group, start=date, end=date),
             "chart": hourly_chart(figures.hours),
             "previous_day": date - dt.timedelta(days=1),
             "next_day": date + dt.timedelta(days=1),

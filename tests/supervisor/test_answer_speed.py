@@ -37,16 +37,22 @@ def day(roster):
 
 def test_answer_speed(roster, day, django_assert_num_queries):
     with django_assert_num_queries(1):
-        speed = answer_speed(group=roster["support"], date=day)
+        speed = answer_speed(group=roster["support"], start=day, end=day)
     assert (speed.timed, speed.within, speed.threshold_seconds) == (3, 2, 10)
     assert speed.average_seconds == pytest.approx(15.0)
     assert speed.service_level == pytest.approx(2 / 3)
 
 
 def test_no_answer_times_no_figures(roster):
-    speed = answer_speed(group=roster["support"], date=at(12, day=5).date())
+    quiet = at(12, day=5).date()
+    speed = answer_speed(group=roster["support"], start=quiet, end=quiet)
     assert speed.timed == 0
     assert speed.average_seconds is None and speed.service_level is None
+
+
+def test_a_range_of_days(roster, day):
+    speed = answer_speed(group=roster["support"], start=day, end=at(12, day=3).date())
+    assert (speed.timed, speed.within) == (4, 3)
 
 
 def test_report_page_shows_the_speed_only_when_known(supervisor_client, day):
