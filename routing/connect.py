@@ -7,8 +7,6 @@ dict out; no ORM, no HTTP.
 
 from dataclasses import dataclass
 
-EVENTS_PATH = "/exotel/{token}/connect-events/"
-
 
 @dataclass(frozen=True)
 class ConnectSettings:
@@ -82,15 +80,6 @@ def render_connect_answer(
             "value": settings.connect_message,
         }
     return answer
-
-
-def events_url(*, base_url: str, token: str) -> str:
-    """Return the absolute URL of the events endpoint under `base_url`.
-
-    `base_url` is DIALWHOM_PUBLIC_URL when set (the address Exotel reaches, behind
-    a proxy or tunnel), else the request's own scheme and host.
-    """
-    return base_url.rstrip("/") + EVENTS_PATH.format(token=token)
 
 
 def mask_token(text: str, token: str) -> str:

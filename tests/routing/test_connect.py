@@ -7,7 +7,6 @@ import pytest
 from agents.models import AgentGroup
 from routing.connect import (
     ConnectSettings,
-    events_url,
     mask_token,
     render_connect_answer,
 )
@@ -138,14 +137,6 @@ def test_settings_of_a_group():
     )
     assert ConnectSettings.of_group(group) == EVERYTHING
     assert ConnectSettings.of_group(None) == ConnectSettings()
-
-
-@pytest.mark.parametrize(
-    "base_url",
-    ["https://dialwhom.example.com", "https://dialwhom.example.com/"],
-)
-def test_events_url_is_absolute_with_the_token(base_url):
-    assert events_url(base_url=base_url, token="t0ken") == URL
 
 
 def test_mask_token():
