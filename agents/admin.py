@@ -5,17 +5,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
-    ExpressionWrapper,
     Prefetch,
-    Q,
-    When,
 )
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from agents import rules
 from agents.models import (
     CONNECT_SETTINGS,
     Agent,
@@ -26,7 +22,6 @@ from agents.models import (
     Holiday,
     Membership,
     TimeOff,
-    on_duty_q,
 )
 from agents.phones import normalize_phone
 from agents.services import set_agent_status
@@ -150,22 +145,6 @@ class HolidayInline(SupervisorAccess, admin.TabularInline):
     extra = 0
 
 
-def open_now_expression(timezones: list[str]):
-    """Return whether each group is open now, in the group's own time zone."""
-    now = timezone.now()
-    return Case(
-        *(
-            When(
-                Q(timezone=tz_name) & AgentGroup(timezone=tz_name).open_q(now),
-                then=True,
-            )
-            for tz_name in timezones
-        ),
-        default=False,
-        output_field=BooleanField(),
-    )
-
-
 @admin.register(AgentGroup)
 class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
     supervisor_can_add = False
@@ -231,7 +210,13 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
             queryset.order_by().values_list("timezone", flat=True).distinct()
         )
         return queryset.annotate(
-            open_now=open_now_expression(timezones),
+            open_now=rules.orm_condition(
+                [rules.GROUP_OPEN],
+                moment=timezone.now(),
+                aliases={"group": rules.TABLES["group"]},
+                zones=(),
+                group_zones=timezones,
+            ),
             member_count=Count("memberships", distinct=True),
         )
 
@@ -352,8 +337,8 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
             .get_queryset(request)
             .visible_to(request.user)
             .annotate(
-                on_duty_now=ExpressionWrapper(
-                    on_duty_q(timezone.now()), output_field=BooleanField()
+                on_duty_now=rules.orm_condition(
+                    rules.ON_DUTY, moment=timezone.now(), aliases=rules.ORM_AGENT
                 )
             )
             .prefetch_related(

@@ -9,10 +9,13 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db.models import Prefetch
 
+from agents import rules
 from agents.models import AgentGroup, AgentHours, Membership, TimeOff
+from agents.rules import PythonContext, all_of
 
 DEFAULT_STEP = dt.timedelta(minutes=30)
 
@@ -26,6 +29,15 @@ class Weekly:
     ends: dt.time
 
 
+class TimeOffSpan(NamedTuple):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+class HolidayDate(NamedTuple):
+    date: dt.date
+
+
 @dataclass(frozen=True)
 class Schedule:
     """When a group is open, or an agent works (no hours = always)."""
@@ -35,6 +47,15 @@ class Schedule:
     hours: tuple[Weekly, ...] = ()
     time_off: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
     holidays: frozenset[dt.date] = field(default_factory=frozenset)
+    id: int = 0
+
+    def related(self, role: str, owner_id) -> Iterable:
+        """The rows a rule asks for: weekly hours, time off or holidays."""
+        if role in {"agent_hours", "group_hours"}:
+            return self.hours
+        if role == "time_off":
+            return [TimeOffSpan(*span) for span in self.time_off]
+        return [HolidayDate(date) for date in self.holidays]
 
 
 @dataclass(frozen=True)
@@ -47,34 +68,20 @@ class Gap:
         return self.ends - self.starts
 
 
-def covers(hours: Iterable[Weekly], weekday: int, time_of_day: dt.time) -> bool:
-    """Return whether weekly `hours` cover `weekday` at `time_of_day`.
-
-    The same rule as `agents.models.covering_hours_q`, for data already in hand.
-    """
-    for row in hours:
-        crosses = row.ends <= row.starts
-        if (
-            row.weekday == weekday
-            and row.starts <= time_of_day
-            and (row.ends > time_of_day or crosses)
-        ):
-            return True
-        if crosses and row.weekday == (weekday - 1) % 7 and row.ends > time_of_day:
-            return True
-    return False
+# Coverage plans with schedules, not with status: the rules of agents.rules.
+SCHEDULE_RULES = {
+    "agent": all_of([rules.IN_HOURS, rules.NOT_ON_TIME_OFF]),
+    "group": rules.GROUP_OPEN.expr,
+}
 
 
-def is_on(schedule: Schedule, moment: dt.datetime) -> bool:
-    """Return whether `schedule` is in force at `moment` (hours, time off, holidays)."""
-    local = moment.astimezone(zoneinfo.ZoneInfo(schedule.timezone))
-    if local.date() in schedule.holidays:
-        return False
-    if any(starts <= moment < ends for starts, ends in schedule.time_off):
-        return False
-    if not schedule.hours:
-        return True
-    return covers(schedule.hours, local.weekday(), local.time().replace(tzinfo=None))
+def is_on(schedule: Schedule, moment: dt.datetime, *, role: str = "agent") -> bool:
+    """Return whether `schedule` is in force at `moment`: an agent's hours and time
+    off, or (`role="group"`) a group's opening hours and holidays."""
+    context = PythonContext(
+        moment=moment, rows={role: schedule}, related_rows=schedule.related
+    )
+    return context.holds(SCHEDULE_RULES[role])
 
 
 def find_gaps(
@@ -92,7 +99,7 @@ def find_gaps(
     gaps: list[Gap] = []
     moment = start
     while moment < end:
-        uncovered = is_on(group, moment) and not any(
+        uncovered = is_on(group, moment, role="group") and not any(
             is_on(agent, moment) for agent in agents
         )
         if uncovered:
@@ -124,6 +131,7 @@ def coverage_gaps(
     start = floor_to_step(start, step)
     end = start + dt.timedelta(days=days)
     group_schedule = Schedule(
+        id=group.pk,
         name=group.name,
         timezone=group.timezone,
         hours=tuple(_weekly(group.hours.all())),
@@ -147,6 +155,7 @@ def coverage_gaps(
     )
     agents = [
         Schedule(
+            id=membership.agent_id,
             name=membership.agent.name,
             timezone=membership.agent.timezone,
             hours=tuple(_weekly(membership.agent.hours.all())),

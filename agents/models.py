@@ -31,34 +31,6 @@ def validate_exophones(value: str) -> None:
         normalize_phone_list(value)
 
 
-def local_moment(moment: dt.datetime, tz_name: str) -> tuple[int, dt.time, dt.date]:
-    """Return (weekday, time of day, date) of `moment` on the clocks of `tz_name`."""
-    local = moment.astimezone(zoneinfo.ZoneInfo(tz_name))
-    return local.weekday(), local.time().replace(tzinfo=None), local.date()
-
-
-def covering_hours_q(weekday: int, time_of_day: dt.time, prefix: str = "") -> Q:
-    """Match weekly-hours rows that cover `weekday` at `time_of_day`.
-
-    A row whose end is at or before its start crosses midnight: it covers its own
-    day from the start and the next day until the end.
-    """
-    crosses = Q(**{f"{prefix}ends__lte": F(f"{prefix}starts")})
-    same_day = Q(
-        **{f"{prefix}weekday": weekday, f"{prefix}starts__lte": time_of_day}
-    ) & (Q(**{f"{prefix}ends__gt": time_of_day}) | crosses)
-    from_yesterday = (
-        Q(**{f"{prefix}weekday": (weekday - 1) % 7, f"{prefix}ends__gt": time_of_day})
-        & crosses
-    )
-    return same_day | from_yesterday
-
-
-def outer_ref(prefix: str) -> OuterRef:
-    """Refer to the row that `prefix` ("agent__", "group__" or "") leads to."""
-    return OuterRef(prefix.removesuffix("__") or "pk")
-
-
 def _e164_list(text: str) -> list[str]:
     """Return the `;`-separated numbers in E.164 (the field may predate clean())."""
     numbers = []
@@ -316,21 +288,6 @@ class AgentGroup(models.Model):
             return ["*"]
         return _e164_list(self.exophones)
 
-    def open_q(self, moment: dt.datetime, prefix: str = "") -> Q:
-        """Match this group when it is open at `moment` (its hours, its holidays)."""
-        weekday, time_of_day, date = local_moment(moment, self.timezone)
-        hours = GroupHours.objects.filter(group=outer_ref(prefix))
-        return ~Exists(Holiday.objects.filter(group=outer_ref(prefix), date=date)) & (
-            ~Exists(hours)
-            | Exists(hours.filter(covering_hours_q(weekday, time_of_day)))
-        )
-
-    def is_open(self, moment: dt.datetime) -> bool:
-        """Return whether the group takes calls at `moment`."""
-        return (
-            AgentGroup.objects.filter(pk=self.pk).filter(self.open_q(moment)).exists()
-        )
-
 
 class AgentStatus(models.TextChoices):
     AVAILABLE = "available", "Available"
@@ -349,58 +306,25 @@ class AgentQuerySet(models.QuerySet):
             )
         )
 
-    def on_duty(self, moment: dt.datetime, timezones=None) -> "AgentQuerySet":
+    # The rules live in agents.rules, which reads these models: imported late.
+
+    def on_duty(self, moment: dt.datetime) -> "AgentQuerySet":
         """Return active agents inside their hours and not on time off at `moment`."""
-        return self.filter(on_duty_q(moment, timezones=timezones))
+        from agents import rules
+
+        return self.filter(
+            rules.orm_condition(rules.ON_DUTY, moment=moment, aliases=rules.ORM_AGENT)
+        )
 
     def not_engaged(self, moment: dt.datetime) -> "AgentQuerySet":
-        return self.filter(not_engaged_q(moment))
+        """Return the agents no call holds at `moment`."""
+        from agents import rules
 
-
-def agent_timezones() -> list[str]:
-    """Return the distinct time zones agents keep their hours in (a handful)."""
-    return list(Agent.objects.order_by().values_list("timezone", flat=True).distinct())
-
-
-def in_hours_q(moment: dt.datetime, *, prefix: str = "", timezones=None) -> Q:
-    """Match agents whose weekly hours cover `moment`, in each agent's time zone.
-
-    `prefix` reaches the agent from another model (`"agent__"` from Membership).
-    """
-    if timezones is None:
-        timezones = agent_timezones()
-    hours = AgentHours.objects.filter(agent=outer_ref(prefix))
-    condition = Q(pk__in=[])
-    for tz_name in timezones:
-        weekday, time_of_day, _ = local_moment(moment, tz_name)
-        condition |= Q(**{f"{prefix}timezone": tz_name}) & Exists(
-            hours.filter(covering_hours_q(weekday, time_of_day))
+        return self.filter(
+            rules.orm_condition(
+                [rules.NOT_ENGAGED], moment=moment, aliases=rules.ORM_AGENT, zones=()
+            )
         )
-    return ~Exists(hours) | condition
-
-
-def on_time_off_q(moment: dt.datetime, *, prefix: str = "") -> Q:
-    return Exists(
-        TimeOff.objects.filter(
-            agent=outer_ref(prefix), starts_at__lte=moment, ends_at__gt=moment
-        )
-    )
-
-
-def on_duty_q(moment: dt.datetime, *, prefix: str = "", timezones=None) -> Q:
-    """Match active agents inside their hours and not on time off at `moment`."""
-    return (
-        Q(**{f"{prefix}active": True})
-        & in_hours_q(moment, prefix=prefix, timezones=timezones)
-        & ~on_time_off_q(moment, prefix=prefix)
-    )
-
-
-def not_engaged_q(moment: dt.datetime, *, prefix: str = "") -> Q:
-    """Match agents no call holds at `moment`."""
-    return Q(**{f"{prefix}engaged_until__isnull": True}) | Q(
-        **{f"{prefix}engaged_until__lte": moment}
-    )
 
 
 class Agent(models.Model):

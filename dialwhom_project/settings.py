@@ -103,6 +103,8 @@ TEMPLATES = [
 # Database: DATABASE_URL unset means the embedded SQLite file; postgres:// means
 # PostgreSQL. Both are tuned so that Exotel's 10-second limit is never at risk.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+PREPARED_STATEMENTS = env_bool("DIALWHOM_DB_SERVER_SIDE_BINDING", True)
+PREPARE_THRESHOLD = int(os.environ.get("DIALWHOM_DB_PREPARE_THRESHOLD", "2"))
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -115,13 +117,14 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {
-                # Bound parameters let psycopg prepare the statements a worker
-                # repeats, so PostgreSQL plans the routing queries once per
-                # connection. Off behind a pooler that cannot keep them (PgBouncer
-                # in transaction mode).
-                "server_side_binding": env_bool(
-                    "DIALWHOM_DB_SERVER_SIDE_BINDING", True
-                ),
+                # Bound parameters, and psycopg preparing each statement a
+                # connection has run PREPARE_THRESHOLD times, so PostgreSQL plans the
+                # routing statements once per connection (Django passes
+                # prepare_threshold=None, never preparing, unless it is set). Off
+                # behind a pooler that cannot keep them (PgBouncer in transaction
+                # mode).
+                "server_side_binding": PREPARED_STATEMENTS,
+                "prepare_threshold": PREPARE_THRESHOLD if PREPARED_STATEMENTS else None,
                 "connect_timeout": int(
                     os.environ.get("DIALWHOM_DB_CONNECT_TIMEOUT", "2")
                 ),

@@ -31,6 +31,7 @@ class ExotelRequest:
     dial_whom_number: str = ""  # E.164 of the number Exotel dialled last
     dial_call_status: str = ""  # one of DIAL_CALL_STATUSES, or ""
     dial_call_duration: int | None = None
+    hangup: bool = False  # CallType=client-hangup: the caller gave up
     params: dict[str, str] = field(default_factory=dict, compare=False)
 
 
@@ -55,6 +56,7 @@ def parse_exotel_request(query: Mapping[str, str]) -> ExotelRequest:
         dial_whom_number=_phone(values.get("dialwhomnumber", "")),
         dial_call_status=status if status in DIAL_CALL_STATUSES else "",
         dial_call_duration=_seconds(values.get("dialcallduration", "")),
+        hangup=values.get("calltype", "").lower() == "client-hangup",
         params={key: value[:MAX_LOGGED_VALUE] for key, value in query.items()},
     )
 

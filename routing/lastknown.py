@@ -15,19 +15,18 @@ import logging
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DatabaseError
 
-from agents.models import (
-    AgentGroup,
-    AgentStatus,
-    Membership,
-    agent_timezones,
-    on_duty_q,
-)
+from agents.models import AgentGroup
+from agents.rules import agent_zones
+from routing import engine
+from routing.chain import knobs, overflow_chain
 from routing.routes import route_rank
-from routing.services import fallback_owners, overflow_chain
+from routing.selection import MemberQuery
 
 logger = logging.getLogger(__name__)
 
@@ -39,28 +38,31 @@ _written_at: dict[str, float] = {}
 def on_duty_numbers(group: AgentGroup, *, now: dt.datetime) -> list[str]:
     """Return everyone who could take `group`'s calls at `now`, best first.
 
-    The available, on-duty members of the group and then of its overflow chain
-    (open groups only, tier and position order, whether engaged or not), then the
-    chain's fallback numbers; each number once, at most `max_attempts` of them.
+    The planner's answer for a call that could take everyone: the available,
+    on-duty members of the group and then of its overflow chain (open groups
+    only, tier and position order, whether engaged or not), then the chain's
+    fallback numbers; each number once, at most `max_attempts` of them.
     """
-    timezones = agent_timezones()
-    chain = list(overflow_chain(group))
-    numbers: list[str] = []
-    for member_group in chain:
-        if not member_group.is_open(now):
-            continue
-        phones = (
-            Membership.objects.filter(
-                group=member_group, active=True, agent__status=AgentStatus.AVAILABLE
-            )
-            .filter(on_duty_q(now, prefix="agent__", timezones=timezones))
-            .order_by("priority", "position", "agent__name")
-            .values_list("agent__phone", flat=True)
+    chain = overflow_chain(group)
+    zones = agent_zones()
+    pools = {
+        member_group.pk: engine.Pool(
+            tuple(MemberQuery(member_group, moment=now, zones=zones).on_duty()),
+            complete=True,
         )
-        numbers += [str(phone) for phone in phones]
-    numbers = list(dict.fromkeys([*numbers, *fallback_owners(chain)]))
-    cap = chain[0].max_attempts
-    return numbers[:cap] if cap else numbers
+        for member_group in chain
+    }
+    everyone = sum(len(pool.candidates) for pool in pools.values())
+    everyone += sum(len(g.fallback_number_list) for g in chain)
+    entry, *rest = [knobs(member_group) for member_group in chain]
+    plan = engine.plan(
+        offers=[],
+        settlement=engine.Settlement(),
+        chain=[replace(entry, batch_size=max(everyone, 1)), *rest],
+        pools=pools,
+        now=now,
+    )
+    return plan.numbers
 
 
 def write_answer_file(directory: Path, slug: str, numbers: list[str]) -> Path:
@@ -80,8 +82,9 @@ def read_answer_file(directory: Path, slug: str) -> list[str] | None:
 def remember(*, group: AgentGroup | None, now: dt.datetime) -> None:
     """Refresh the last-known files of `group` and of the routes, if due.
 
-    Called after a request the database served; a file that cannot be written is
-    logged, never fatal.
+    Called after a request the database served and its answer committed: a file
+    that cannot be written, or a database that fails meanwhile, is logged and
+    never changes that answer.
     """
     directory = Path(settings.DIALWHOM_LAST_KNOWN_DIR)
     try:
@@ -100,7 +103,7 @@ def remember(*, group: AgentGroup | None, now: dt.datetime) -> None:
             _write_atomically(directory / ROUTES_FILE, json.dumps(routes))
         if group is not None and _due(group.slug):
             write_answer_file(directory, group.slug, on_duty_numbers(group, now=now))
-    except OSError as error:
+    except (OSError, DatabaseError) as error:
         logger.warning("cannot keep the last-known numbers in %s: %s", directory, error)
 
 

@@ -1,31 +1,22 @@
 """What the endpoint would answer for a new call now, and why each member is left out.
 
-The numbers come from the endpoint's own code (`routing.selection` and the
-overflow and fallback order of `routing.services`); the reasons come from
-annotating the roster's Q builders, so the preview cannot drift from routing.
+The numbers come from the endpoint's own planner (`routing.engine.plan`, over the
+candidates of `routing.selection`); each member's verdict comes from the same
+rules rendered as one boolean column each (`MemberQuery.verdicts`), so the
+preview cannot drift from routing.
 """
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, ExpressionWrapper
 from django.utils import timezone
 
-from agents.models import (
-    AgentGroup,
-    AgentStatus,
-    Holiday,
-    Membership,
-    TimeOff,
-    agent_timezones,
-    in_hours_q,
-    local_moment,
-    not_engaged_q,
-    on_time_off_q,
-)
+from agents import rules
+from agents.models import AgentGroup, Holiday, Membership, TimeOff
+from agents.rules import Clock, agent_zones
 from routing import engine
-from routing.selection import eligible_q, pick_candidates, ranked_memberships
-from routing.services import fallback_owners, overflow_chain
+from routing.chain import Pools, knobs, overflow_chain, plan_with_reads
+from routing.selection import MemberQuery, Verdict
 
 
 @dataclass(frozen=True)
@@ -68,76 +59,50 @@ def preview_route(
     *, group: AgentGroup, caller: str, moment: dt.datetime
 ) -> RoutePreview:
     """Return the numbers a new call to `group` would get at `moment`, and why not others."""
-    slots = engine.slots_to_fill(
-        pending=0,
-        offered=0,
-        batch_size=group.batch_size,
-        max_attempts=group.max_attempts,
+    chain = overflow_chain(group)
+    zones = agent_zones()
+    pools = Pools(chain, moment=moment, caller=caller, call_id=None, zones=zones)
+    plan = plan_with_reads(
+        offers=[],
+        settlement=engine.Settlement(),
+        chain=chain,
+        pools=pools,
+        now=moment,
     )
-    timezones = agent_timezones()
-    chain = list(overflow_chain(group))
-    numbers: list[PreviewNumber] = []
-    visited: list[GroupPreview] = []
-    for member_group in chain:
-        if len(numbers) == slots:
-            break
-        candidates = pick_candidates(
-            member_group,
-            moment=moment,
-            call_id=None,
-            caller=caller,
-            limit=slots - len(numbers),
-            timezones=timezones,
-            exclude_agent_ids=[n.agent_id for n in numbers],
+    by_id = {member_group.pk: member_group for member_group in chain}
+    numbers = [
+        PreviewNumber(
+            position=index,
+            number=offer.number,
+            group=by_id[offer.group_id],
+            agent_name=offer.candidate.name if offer.candidate else "",
+            reason=offer.reason,
+            agent_id=offer.agent_id,
         )
-        numbers += [
-            PreviewNumber(
-                position=len(numbers) + index + 1,
-                number=candidate.number,
-                group=member_group,
-                agent_name=candidate.name,
-                reason=f"tier {candidate.priority}, "
-                f"{member_group.get_strategy_display().lower()}",
-                agent_id=candidate.agent_id,
-            )
-            for index, candidate in enumerate(candidates)
-        ]
-        visited.append(
-            _group_preview(
-                member_group,
-                moment=moment,
-                caller=caller,
-                timezones=timezones,
-                numbers=numbers,
-            )
-        )
-    if len(numbers) < slots:
-        owners = fallback_owners(chain)
-        fallbacks = engine.pick_fallback_numbers(
-            owners, offered=[n.number for n in numbers], slots=slots - len(numbers)
-        )
-        numbers += [
-            PreviewNumber(
-                position=len(numbers) + index + 1,
-                number=number,
-                group=owners[number],
-                reason="fallback number",
-            )
-            for index, number in enumerate(fallbacks)
-        ]
+        for index, offer in enumerate(plan.new, start=1)
+    ]
+    # The groups the planner read are the ones the answer reached.
+    visited = [member_group for member_group in chain if member_group.pk in pools.pools]
+    entry = knobs(group)
     return RoutePreview(
         group=group,
         caller=caller,
         moment=moment,
-        slots=slots,
+        slots=engine.slots_to_fill(
+            pending=0,
+            offered=0,
+            batch_size=entry.batch_size,
+            max_attempts=entry.max_attempts,
+        ),
         numbers=numbers,
-        groups=visited,
+        groups=[
+            _group_preview(
+                g, moment=moment, caller=caller, zones=zones, numbers=numbers
+            )
+            for g in visited
+        ],
         unreached=chain[len(visited) :],
     )
-
-
-def _boolean(q) -> ExpressionWrapper:
-    return ExpressionWrapper(q, output_field=BooleanField())
 
 
 def _group_preview(
@@ -145,105 +110,113 @@ def _group_preview(
     *,
     moment: dt.datetime,
     caller: str,
-    timezones: list[str],
+    zones: list[str],
     numbers: list[PreviewNumber],
 ) -> GroupPreview:
     """Explain, member by member, the group's part of the answer."""
-    closed_reason = _closed_reason(group, moment)
-    members = list(
-        ranked_memberships(group, moment=moment, caller=caller)
-        .select_related("agent")
-        .annotate(
-            is_eligible=_boolean(eligible_q(group, moment, timezones=timezones)),
-            is_in_hours=_boolean(
-                in_hours_q(moment, prefix="agent__", timezones=timezones)
-            ),
-            is_on_time_off=_boolean(on_time_off_q(moment, prefix="agent__")),
-            is_free=_boolean(not_engaged_q(moment, prefix="agent__")),
-        )
+    verdicts = MemberQuery(group, moment=moment, zones=zones, caller=caller).verdicts()
+    memberships = Membership.objects.select_related("agent").in_bulk(
+        [verdict.candidate.membership_id for verdict in verdicts]
     )
-    time_off = {
-        entry.agent_id: entry
-        for entry in TimeOff.objects.filter(
-            agent__in=[m.agent_id for m in members if m.is_on_time_off],
-            starts_at__lte=moment,
-            ends_at__gt=moment,
-        )
-    }
+    closed_reason = ""
+    if verdicts and not verdicts[0].passes[rules.GROUP_OPEN.name]:
+        closed_reason = _closed_reason(group, moment)
+    elif not verdicts and not rules.group_is_open(group, moment):
+        closed_reason = _closed_reason(group, moment)
+    on_time_off = [
+        v.candidate.agent_id
+        for v in verdicts
+        if not v.passes[rules.NOT_ON_TIME_OFF.name]
+    ]
+    time_off = {}
+    if on_time_off:
+        time_off = {
+            entry.agent_id: entry
+            for entry in TimeOff.objects.filter(
+                agent__in=on_time_off, starts_at__lte=moment, ends_at__gt=moment
+            )
+        }
     offered = {n.agent_id: n for n in numbers if n.agent_id is not None}
     # The deepest tier this group gave a number from: eligible members below it
     # wait for their tier, the others for their turn.
     last_tier = max(
         (
-            m.priority
-            for m in members
-            if m.agent_id in offered and offered[m.agent_id].group.pk == group.pk
+            v.candidate.priority
+            for v in verdicts
+            if v.candidate.agent_id in offered
+            and offered[v.candidate.agent_id].group.pk == group.pk
         ),
         default=None,
     )
-    verdicts = []
-    for membership in members:
-        verdict = MemberVerdict(membership=membership)
+    members = []
+    for verdict in verdicts:
+        membership = memberships[verdict.candidate.membership_id]
+        member = MemberVerdict(membership=membership)
         number = offered.get(membership.agent_id)
         if number is not None:
-            verdict.offered_at_position = number.position
+            member.offered_at_position = number.position
             if number.group.pk != group.pk:
-                verdict.reasons.append(f"already offered through {number.group}")
-        elif membership.is_eligible:
+                member.reasons.append(f"already offered through {number.group}")
+        elif verdict.eligible:
             if last_tier is not None and membership.priority > last_tier:
-                verdict.reasons.append(
+                member.reasons.append(
                     f"lower tier: tier {membership.priority} rings after "
                     f"tier {last_tier}"
                 )
             else:
-                verdict.reasons.append(
+                member.reasons.append(
                     "not yet their turn in the "
                     f"{group.get_strategy_display().lower()} order"
                 )
         else:
-            verdict.reasons = _reasons(
-                membership, moment=moment, time_off=time_off.get(membership.agent_id)
+            member.reasons = _reasons(
+                membership,
+                verdict,
+                closed_reason=closed_reason,
+                time_off=time_off.get(membership.agent_id),
             )
-            if not membership.is_free:
-                verdict.engaged_call_sid = membership.agent.engaged_call_sid
-            if closed_reason:
-                verdict.reasons.append(closed_reason)
-            if not verdict.reasons:
-                verdict.reasons.append("not eligible")
-        verdicts.append(verdict)
-    return GroupPreview(group=group, closed_reason=closed_reason, members=verdicts)
+            if not verdict.passes[rules.NOT_ENGAGED.name]:
+                member.engaged_call_sid = membership.agent.engaged_call_sid
+        members.append(member)
+    return GroupPreview(group=group, closed_reason=closed_reason, members=members)
 
 
-def _reasons(membership, *, moment: dt.datetime, time_off: TimeOff | None) -> list[str]:
+def _reasons(
+    membership: Membership,
+    verdict: Verdict,
+    *,
+    closed_reason: str,
+    time_off: TimeOff | None,
+) -> list[str]:
+    """Say, rule by rule, why the member may not be offered the call."""
     agent = membership.agent
     reasons = []
-    if not agent.active:
-        reasons.append("agent inactive")
-    if not membership.active:
-        reasons.append("membership inactive")
-    if agent.status != AgentStatus.AVAILABLE:
-        label = agent.get_status_display().lower()
-        reasons.append(
-            f"{label}: {agent.status_reason}" if agent.status_reason else label
-        )
-    if not membership.is_in_hours:
-        reasons.append("outside their hours")
-    if membership.is_on_time_off:
-        until = f" until {_local(time_off.ends_at)}" if time_off else ""
-        note = f" ({time_off.reason})" if time_off and time_off.reason else ""
-        reasons.append(f"on time off{until}{note}")
-    if not membership.is_free:
-        reasons.append(
-            f"engaged on call {agent.engaged_call_sid or '?'} "
-            f"until {_local(agent.engaged_until)}"
-        )
-    return reasons
+    for rule in rules.ELIGIBLE:
+        if verdict.passes[rule.name]:
+            continue
+        if rule is rules.AVAILABLE:
+            label = agent.get_status_display().lower()
+            reasons.append(
+                f"{label}: {agent.status_reason}" if agent.status_reason else label
+            )
+        elif rule is rules.NOT_ON_TIME_OFF:
+            until = f" until {_local(time_off.ends_at)}" if time_off else ""
+            note = f" ({time_off.reason})" if time_off and time_off.reason else ""
+            reasons.append(f"{rule.reason}{until}{note}")
+        elif rule is rules.NOT_ENGAGED:
+            reasons.append(
+                f"engaged on call {agent.engaged_call_sid or '?'} "
+                f"until {_local(agent.engaged_until)}"
+            )
+        elif rule is rules.GROUP_OPEN:
+            reasons.append(closed_reason or rule.reason)
+        else:
+            reasons.append(rule.reason)
+    return reasons or ["not eligible"]
 
 
 def _closed_reason(group: AgentGroup, moment: dt.datetime) -> str:
-    if group.is_open(moment):
-        return ""
-    _, _, date = local_moment(moment, group.timezone)
+    date = Clock.of(moment, group.timezone).date
     holiday = Holiday.objects.filter(group=group, date=date).first()
     if holiday is not None:
         return f"group closed: holiday{f' ({holiday.name})' if holiday.name else ''}"

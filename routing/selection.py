@@ -1,311 +1,299 @@
-"""Who may take a call now, in the order the group's strategy gives.
+"""Who may take a call now, in the order the group's strategy gives: one source of SQL.
 
-Eligibility and order are decided in SQL, limited to what the answer needs, so
-a request costs the same few statements whatever the size of the group. The rules
-are written twice, on purpose: as ORM expressions (`eligible_q`,
-`ranked_memberships`) that the preview and the board annotate to explain
-themselves, and as the one statement the endpoint runs (`pick_candidates`);
-tests/routing/test_selection.py holds the two to the same answers.
+`MemberQuery` renders, on one group's memberships, the roster's rules
+(`agents.rules`), routing's own rule (never offered for this call) and the order
+of DESIGN section 5 (sticky agent, tier, the strategy's key, position, name). The
+endpoint runs it as the candidate statement, limited to what the answer needs; the
+preview and the board run it as the verdict statement, one boolean column per
+rule, for every member. No other code states these rules.
+
+The candidate statement reads the group through index-ordered scans, each limited
+to the answer's size, and sorts only what they return: round robin is the members
+after their tier's pointer, then every member from the start (together they hold
+the first N in rotation order, wherever the pointer is), and the sticky agent is a
+scan of its own.
 """
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import (
-    Case,
-    Count,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce, Random
 
-from agents.models import (
-    Agent,
-    AgentGroup,
-    AgentHours,
-    AgentStatus,
-    GroupHours,
-    Holiday,
-    Membership,
-    Strategy,
-    TimeOff,
-    agent_timezones,
-    local_moment,
-    not_engaged_q,
-    on_duty_q,
-)
+from agents import rules
+from agents.models import AgentGroup, Strategy
+from agents.rules import TABLES, Sql, SqlContext, all_of
+from routing.engine import Candidate
 from routing.models import Attempt, Call, Outcome
+
+ATTEMPT = Attempt._meta.db_table
+CALL = Call._meta.db_table
+ALIASES = {
+    "agent": "a",
+    "member": "m",
+    "group": "g",
+    "agent_hours": "ah",
+    "group_hours": "gh",
+    "time_off": "t",
+    "holiday": "d",
+}
+COLUMNS = ("membership_id", "agent_id", "number", "name", "priority", "position")
+# The order of DESIGN section 5 over the statement's own columns.
+ORDER = "sticky DESC, priority, strategy_key, position, name, agent_id"
+INDEX_ORDER = "m.priority, m.position, a.name, a.id"  # membership_order_idx
+AND = Sql(" AND ")
+OR = Sql(" OR ")
+COMMA = Sql(", ")
+P = Sql.param
 
 
 @dataclass(frozen=True)
-class Candidate:
-    membership_id: int
-    agent_id: int
-    number: str
-    name: str
-    priority: int
-    position: int
-    sticky: bool = False  # the agent who last answered this caller
+class Verdict:
+    """A member, in the group's order, and which rules they meet now."""
+
+    candidate: Candidate
+    passes: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def eligible(self) -> bool:
+        return all(self.passes.values())
 
 
-def eligible_q(group: AgentGroup, moment: dt.datetime, *, timezones=None) -> Q:
-    """Match the group's memberships that may be offered a call at `moment`."""
-    return (
-        Q(group=group, active=True, agent__status=AgentStatus.AVAILABLE)
-        & on_duty_q(moment, prefix="agent__", timezones=timezones)
-        & not_engaged_q(moment, prefix="agent__")
-        & group.open_q(moment, prefix="group__")
-    )
+class MemberQuery:
+    """The statements over one group's members at one moment, for one caller."""
 
-
-def ranked_memberships(
-    group: AgentGroup, *, moment: dt.datetime, caller: str = ""
-) -> QuerySet:
-    """Return the group's memberships in the order its strategy offers them.
-
-    Sticky agent first (when the group is sticky), then priority tiers, then the
-    strategy's key within a tier, then position and name.
-    """
-    annotations = {}
-    order = []
-    if group.sticky_days and caller:
-        last_answerer = (
-            Attempt.objects.filter(
-                group=group,
-                call__caller=caller,
-                outcome=Outcome.COMPLETED,
-                outcome_at__gte=moment - dt.timedelta(days=group.sticky_days),
-            )
-            .order_by("-outcome_at")
-            .values("agent_id")[:1]
-        )
-        annotations["sticky_rank"] = Case(
-            When(agent_id=Subquery(last_answerer), then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        )
-        order.append("sticky_rank")
-    order.append("priority")
-    if group.strategy == Strategy.ROUND_ROBIN and group.rotation:
-        annotations["rotation_lap"] = _rotation_lap(group.rotation)
-        order.append("rotation_lap")
-    elif group.strategy == Strategy.LONGEST_IDLE:
-        order.append(F("agent__last_answered_at").asc(nulls_first=True))
-    elif group.strategy == Strategy.FEWEST_CALLS:
-        annotations["answered_today"] = _answered_since(_local_midnight(group, moment))
-        order.append("answered_today")
-    elif group.strategy == Strategy.RANDOM:
-        order.append(Random())
-    order += ["position", "agent__name", "agent_id"]
-    return (
-        Membership.objects.filter(group=group).annotate(**annotations).order_by(*order)
-    )
-
-
-def pick_candidates(
-    group: AgentGroup,
-    *,
-    moment: dt.datetime,
-    call_id: int | None,
-    caller: str,
-    limit: int,
-    timezones=None,
-    exclude_agent_ids=(),
-) -> list[Candidate]:
-    """Return up to `limit` eligible members never offered for the call, in order.
-
-    The same rules as `eligible_q` and `ranked_memberships`, written as one SQL
-    statement: building and compiling that ORM query cost the request more than
-    running it (tests/routing/test_selection.py holds the two to the same answers).
-    """
-    if timezones is None:
-        timezones = agent_timezones()
-    query = _CandidateQuery(moment)
-    query.where("m.group_id = %s AND m.active AND a.active AND a.status = %s")
-    query.params += [group.pk, AgentStatus.AVAILABLE]
-    query.where("(a.engaged_until IS NULL OR a.engaged_until <= %s)", query.now)
-    query.where(
-        f"NOT EXISTS (SELECT 1 FROM {TIME_OFF} t WHERE t.agent_id = a.id"
-        " AND t.starts_at <= %s AND t.ends_at > %s)",
-        query.now,
-        query.now,
-    )
-    query.where_in_hours(timezones)
-    query.where_group_open(group)
-    if call_id is not None:
-        # One anti-join on the call's few offers: with the OR, the only index it
-        # can use is the call's own, never an agent's whole history.
-        query.where(
-            f"NOT EXISTS (SELECT 1 FROM {ATTEMPT} x WHERE x.call_id = %s"
-            " AND (x.agent_id = a.id OR x.number = a.phone))",
-            call_id,
-        )
-    if exclude_agent_ids:
-        marks = ", ".join(["%s"] * len(exclude_agent_ids))
-        query.where(f"a.id NOT IN ({marks})", *exclude_agent_ids)
-    query.order_by_strategy(group, caller=caller)
-    with connection.cursor() as cursor:
-        cursor.execute(query.sql(limit), query.params)
-        return [Candidate(*row[:-1], sticky=bool(row[-1])) for row in cursor.fetchall()]
-
-
-MEMBERSHIP = Membership._meta.db_table
-AGENT = Agent._meta.db_table
-AGENT_HOURS = AgentHours._meta.db_table
-GROUP_HOURS = GroupHours._meta.db_table
-TIME_OFF = TimeOff._meta.db_table
-HOLIDAY = Holiday._meta.db_table
-ATTEMPT = Attempt._meta.db_table
-CALL = Call._meta.db_table
-
-# A weekly-hours row `h` covers (weekday, time): the same day from its start, or
-# the next day until its end when it crosses midnight (an end at or before start).
-COVERS = (
-    "((h.weekday = %s AND h.starts <= %s AND (h.ends > %s OR h.ends <= h.starts))"
-    " OR (h.weekday = %s AND h.ends > %s AND h.ends <= h.starts))"
-)
-
-
-class _CandidateQuery:
-    """The candidate statement, built clause by clause with its parameters."""
-
-    def __init__(self, moment: dt.datetime):
+    def __init__(
+        self, group: AgentGroup, *, moment: dt.datetime, zones, caller: str = ""
+    ):
+        self.group = group
         self.moment = moment
-        self.ops = connection.ops
-        self.now = self.ops.adapt_datetimefield_value(moment)
-        self.conditions: list[str] = []
-        self.order: list[str] = []
-        self.params: list = []
-        self.order_params: list = []
-        self.sticky = "0"  # a column: 1 for the agent who last answered the caller
-        self.sticky_params: list = []
-
-    def where(self, condition: str, *params) -> None:
-        self.conditions.append(condition)
-        self.params += params
-
-    def covers(self, weekday: int, time_of_day: dt.time) -> list:
-        moment = self.ops.adapt_timefield_value(time_of_day)
-        return [weekday, moment, moment, (weekday - 1) % 7, moment]
-
-    def where_in_hours(self, timezones: list[str]) -> None:
-        """Agents without hours are always on; others by their own clocks."""
-        clocks, params = [], []
-        for tz_name in timezones:
-            weekday, time_of_day, _ = local_moment(self.moment, tz_name)
-            clocks.append(f"(a.timezone = %s AND {COVERS})")
-            params += [tz_name, *self.covers(weekday, time_of_day)]
-        self.where(
-            f"(NOT EXISTS (SELECT 1 FROM {AGENT_HOURS} h WHERE h.agent_id = a.id)"
-            f" OR EXISTS (SELECT 1 FROM {AGENT_HOURS} h WHERE h.agent_id = a.id"
-            f" AND ({' OR '.join(clocks) or '1 = 0'})))",
-            *params,
+        self.caller = caller
+        self.context = SqlContext(
+            moment=moment, aliases=ALIASES, zones=zones, group_zones=[group.timezone]
         )
 
-    def where_group_open(self, group: AgentGroup) -> None:
-        weekday, time_of_day, date = local_moment(self.moment, group.timezone)
-        self.where(
-            f"NOT EXISTS (SELECT 1 FROM {HOLIDAY} d WHERE d.group_id = m.group_id"
-            " AND d.date = %s)"
-            f" AND (NOT EXISTS (SELECT 1 FROM {GROUP_HOURS} h"
-            " WHERE h.group_id = m.group_id)"
-            f" OR EXISTS (SELECT 1 FROM {GROUP_HOURS} h WHERE h.group_id = m.group_id"
-            f" AND {COVERS}))",
-            self.ops.adapt_datefield_value(date),
-            *self.covers(weekday, time_of_day),
-        )
+    # One method per term.
 
-    def order_by_strategy(self, group: AgentGroup, *, caller: str) -> None:
-        """Sticky agent, tier, the strategy's key, then position and name."""
-        if group.sticky_days and caller:
-            since = self.moment - dt.timedelta(days=group.sticky_days)
-            self.sticky = (
-                "CASE WHEN a.id = ("
-                f"SELECT s.agent_id FROM {ATTEMPT} s JOIN {CALL} c ON c.id = s.call_id"
-                " WHERE s.group_id = %s AND c.caller = %s AND s.outcome = %s"
-                " AND s.outcome_at >= %s ORDER BY s.outcome_at DESC LIMIT 1"
-                ") THEN 1 ELSE 0 END"
-            )
-            self.sticky_params = [
-                group.pk,
-                caller,
-                Outcome.COMPLETED,
-                self.ops.adapt_datetimefield_value(since),
-            ]
-            self.order.append("sticky DESC")
-        self.order.append("m.priority")
-        if group.strategy == Strategy.ROUND_ROBIN and group.rotation:
-            after_pointer = []
-            for tier, (position, name) in group.rotation.items():
-                after_pointer.append(
-                    "(m.priority = %s AND (m.position > %s"
-                    " OR (m.position = %s AND a.name > %s)))"
-                )
-                self.order_params += [int(tier), position, position, name]
-            self.order.append(
-                f"CASE WHEN {' OR '.join(after_pointer)} THEN 0 ELSE 1 END"
-            )
-        elif group.strategy == Strategy.LONGEST_IDLE:
-            # Never answered first, then the longest since their last answer.
-            self.order += ["a.last_answered_at IS NOT NULL", "a.last_answered_at"]
-        elif group.strategy == Strategy.FEWEST_CALLS:
-            self.order.append(
-                f"(SELECT COUNT(*) FROM {ATTEMPT} f WHERE f.agent_id = a.id"
-                " AND f.outcome = %s AND f.outcome_at >= %s)"
-            )
-            self.order_params += [
-                Outcome.COMPLETED,
-                self.ops.adapt_datetimefield_value(_local_midnight(group, self.moment)),
-            ]
-        elif group.strategy == Strategy.RANDOM:
-            self.order.append("RANDOM()")
-        self.order += ["m.position", "a.name", "a.id"]
+    def in_group(self) -> Sql:
+        return "m.group_id = " + P(self.group.pk)
 
-    def sql(self, limit: int) -> str:
-        self.params = [*self.sticky_params, *self.params, *self.order_params, limit]
+    def eligible(self) -> Sql:
+        """The roster's rules (agents.rules.ELIGIBLE) for this group's members."""
+        return self.context.fragment(all_of(rules.ELIGIBLE))
+
+    def never_offered(self, call_id: int) -> Sql:
+        """Not yet offered for this call, as an agent or as a number.
+
+        One anti-join on the call's few offers: with the OR, the only index it can
+        use is the call's own, never an agent's whole history.
+        """
         return (
-            "SELECT m.id, a.id, a.phone, a.name, m.priority, m.position,"
-            f" {self.sticky} AS sticky"
-            f" FROM {MEMBERSHIP} m JOIN {AGENT} a ON a.id = m.agent_id"
-            f" WHERE {' AND '.join(self.conditions)}"
-            f" ORDER BY {', '.join(self.order)} LIMIT %s"
+            f"NOT EXISTS (SELECT 1 FROM {ATTEMPT} x WHERE x.call_id = "
+            + P(call_id)
+            + " AND (x.agent_id = a.id OR x.number = a.phone))"
         )
 
-
-def _rotation_lap(rotation: dict) -> Case:
-    """Rank a tier's members after its pointer 0, the rest (wrapping round) 1."""
-    after_pointer = [
-        When(
-            Q(priority=int(tier))
-            & (Q(position__gt=position) | Q(position=position, agent__name__gt=name)),
-            then=Value(0),
+    def sticky(self) -> Sql:
+        """1 for the agent who last answered this caller in this group, else 0."""
+        if not self.is_sticky:
+            return Sql("0")
+        since = self.moment - dt.timedelta(days=self.group.sticky_days)
+        return (
+            "CASE WHEN a.id = ("
+            f"SELECT s.agent_id FROM {ATTEMPT} s JOIN {CALL} c ON c.id = s.call_id"
+            " WHERE s.group_id = "
+            + P(self.group.pk)
+            + " AND c.caller = "
+            + P(self.caller)
+            + " AND s.outcome = "
+            + P(Outcome.COMPLETED.value)
+            + " AND s.outcome_at >= "
+            + P(_datetime(since))
+            + " ORDER BY s.outcome_at DESC LIMIT 1) THEN 1 ELSE 0 END"
         )
-        for tier, (position, name) in rotation.items()
-    ]
-    return Case(*after_pointer, default=Value(1), output_field=IntegerField())
 
+    def after_pointer(self) -> Sql:
+        """Round robin: the members after their tier's pointer (lap 0)."""
+        terms = [
+            "(m.priority = "
+            + P(int(tier))
+            + " AND (m.position > "
+            + P(position)
+            + " OR (m.position = "
+            + P(position)
+            + " AND a.name > "
+            + P(name)
+            + ")))"
+            for tier, (position, name) in self.group.rotation.items()
+        ]
+        return "(" + (OR.join(terms) if terms else Sql("1 = 0")) + ")"
 
-def _local_midnight(group: AgentGroup, moment: dt.datetime) -> dt.datetime:
-    local = moment.astimezone(zoneinfo.ZoneInfo(group.timezone))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    def strategy_key(self) -> Sql:
+        """The strategy's order within a tier, as one sortable column."""
+        strategy = self.group.strategy
+        if strategy == Strategy.ROUND_ROBIN:
+            return "CASE WHEN " + self.after_pointer() + " THEN 0 ELSE 1 END"
+        if strategy == Strategy.LONGEST_IDLE:
+            # Never answered sorts first (as the epoch), then the longest idle.
+            return "COALESCE(a.last_answered_at, " + P(_datetime(EPOCH)) + ")"
+        if strategy == Strategy.FEWEST_CALLS:
+            return (
+                f"(SELECT COUNT(*) FROM {ATTEMPT} f WHERE f.agent_id = a.id"
+                " AND f.outcome = "
+                + P(Outcome.COMPLETED.value)
+                + " AND f.outcome_at >= "
+                + P(_datetime(self.local_midnight()))
+                + ")"
+            )
+        if strategy == Strategy.RANDOM:
+            return Sql("RANDOM()")
+        return Sql("0")
 
+    # The statements.
 
-def _answered_since(since: dt.datetime) -> Coalesce:
-    answered = (
-        Attempt.objects.filter(
-            agent=OuterRef("agent"), outcome=Outcome.COMPLETED, outcome_at__gte=since
+    def candidates(
+        self, *, limit: int, call_id: int | None = None, exclude_agent_ids=()
+    ) -> list[Candidate]:
+        """Return up to `limit` eligible members never offered for the call, in order."""
+        statement = self.candidates_sql(
+            limit=limit, call_id=call_id, exclude_agent_ids=exclude_agent_ids
         )
-        .order_by()
-        .values("agent")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return Coalesce(Subquery(answered, output_field=IntegerField()), Value(0))
+        with connection.cursor() as cursor:
+            cursor.execute(statement.text, statement.params)
+            rows = cursor.fetchall()
+        return _unique(rows)[:limit]
+
+    def candidates_sql(
+        self, *, limit: int, call_id: int | None = None, exclude_agent_ids=()
+    ) -> Sql:
+        conditions = [self.in_group(), self.eligible()]
+        if call_id is not None:
+            conditions.append(self.never_offered(call_id))
+        if exclude_agent_ids:
+            conditions.append(
+                "a.id NOT IN (" + COMMA.join(P(pk) for pk in exclude_agent_ids) + ")"
+            )
+        where = AND.join(conditions)
+        scans = []
+        if self.group.strategy == Strategy.ROUND_ROBIN and self.group.rotation:
+            scans.append(self._scan(where + " AND " + self.after_pointer(), limit))
+        if self.is_sticky:
+            scans.append(self._scan(where + " AND " + self.sticky() + " = 1", limit))
+        scans.append(self._scan(where, limit, order=self._scan_order()))
+        union = Sql(" UNION ALL ").join(
+            "SELECT * FROM (" + scan + f") s{n}" for n, scan in enumerate(scans)
+        )
+        return "SELECT * FROM (" + union + f") c ORDER BY {ORDER}"
+
+    def on_duty(self) -> list[Candidate]:
+        """Return every member who could take a call now if free, in tier order.
+
+        The eligibility rules but engagement: the last-known list, kept for
+        outages, names everyone on duty, engaged or not.
+        """
+        on_duty = [rule for rule in rules.ELIGIBLE if rule is not rules.NOT_ENGAGED]
+        statement = (
+            "SELECT "
+            + self._columns()
+            + f" FROM {self._tables()} WHERE "
+            + AND.join([self.in_group(), self.context.fragment(all_of(on_duty))])
+            + f" ORDER BY {INDEX_ORDER}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement.text, statement.params)
+            return [_candidate(row) for row in cursor.fetchall()]
+
+    def verdicts(self) -> list[Verdict]:
+        """Return every member in the group's order, with each rule met or not."""
+        checks = COMMA.join(
+            self.context.fragment(rule.expr) + f" AS {rule.name}"
+            for rule in rules.ELIGIBLE
+        )
+        statement = (
+            "SELECT "
+            + self._columns()
+            + ", "
+            + checks
+            + f" FROM {self._tables()} WHERE "
+            + self.in_group()
+            + f" ORDER BY {ORDER}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement.text, statement.params)
+            rows = cursor.fetchall()
+        first_check = len(COLUMNS) + 2
+        return [
+            Verdict(
+                candidate=_candidate(row),
+                passes={
+                    rule.name: bool(value)
+                    for rule, value in zip(
+                        rules.ELIGIBLE, row[first_check:], strict=True
+                    )
+                },
+            )
+            for row in rows
+        ]
+
+    # Pieces.
+
+    @property
+    def is_sticky(self) -> bool:
+        return bool(self.group.sticky_days and self.caller)
+
+    def local_midnight(self) -> dt.datetime:
+        local = self.moment.astimezone(zoneinfo.ZoneInfo(self.group.timezone))
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def _columns(self) -> Sql:
+        return (
+            "m.id AS membership_id, a.id AS agent_id, a.phone AS number,"
+            " a.name AS name, m.priority AS priority, m.position AS position, "
+            + self.sticky()
+            + " AS sticky, "
+            + self.strategy_key()
+            + " AS strategy_key"
+        )
+
+    def _tables(self) -> str:
+        return (
+            f"{TABLES['member']} m JOIN {TABLES['agent']} a ON a.id = m.agent_id"
+            f" JOIN {TABLES['group']} g ON g.id = m.group_id"
+        )
+
+    def _scan(self, where: Sql, limit: int, order: str = INDEX_ORDER) -> Sql:
+        return (
+            "SELECT "
+            + self._columns()
+            + f" FROM {self._tables()} WHERE "
+            + where
+            + f" ORDER BY {order} LIMIT "
+            + P(limit)
+        )
+
+    def _scan_order(self) -> str:
+        """Sequential and round robin follow the index; the others sort by key."""
+        if self.group.strategy in (Strategy.SEQUENTIAL, Strategy.ROUND_ROBIN):
+            return INDEX_ORDER
+        return f"m.priority, strategy_key, {INDEX_ORDER}"
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _datetime(moment: dt.datetime):
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _candidate(row) -> Candidate:
+    return Candidate(*row[: len(COLUMNS)], sticky=bool(row[len(COLUMNS)]))
+
+
+def _unique(rows) -> list[Candidate]:
+    """Keep each member once: a member may come from more than one scan."""
+    seen, candidates = set(), []
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            candidates.append(_candidate(row))
+    return candidates

@@ -1,7 +1,8 @@
 """HTTP views: the Exotel webhooks and the health check.
 
 Each webhook view authenticates, parses the query into a typed request, makes one
-service call and renders `text/plain`, logging the request and its answer.
+service call (which writes the request's log row with its decision) and renders
+`text/plain`. A request we cannot act on is answered with its one-line reason.
 """
 
 import time
@@ -16,6 +17,7 @@ from routing import lastknown, outage, services
 from routing.deadline import database_deadline
 from routing.exotel import ExotelRequestError, parse_exotel_request
 from routing.models import WebhookRequest
+from routing.requestlog import Received, log_request
 from routing.webhooks import check_webhook_token, log_request_line, text_response
 
 # What an unreachable, stopped or hung database raises (psycopg's errors wrapped
@@ -33,121 +35,111 @@ def dial_whom(
     With the database unreachable, answer the group's last-known list at once.
     """
     check_webhook_token(token)
-    started = time.perf_counter()
-    try:
-        with database_deadline():
-            return _dial_whom(request, group_slug, started)
-    except DATABASE_UNAVAILABLE as failure:
-        connection.close()  # a broken persistent connection must not be reused
-        return outage.dial_whom_degraded(request, group_slug, failure, started)
-
-
-def _dial_whom(
-    request: HttpRequest, group_slug: str | None, started: float
-) -> HttpResponse:
-    now = timezone.now()
-    call = answer = None
-    error = ""
+    received = Received.of(
+        WebhookRequest.Endpoint.DIAL_WHOM, request.GET, time.perf_counter()
+    )
     try:
         exotel_request = parse_exotel_request(request.GET)
-        answer = services.route_call(
-            request=exotel_request, group_slug=group_slug, now=now
-        )
-        call = answer.call
-        response = text_response(",".join(answer.numbers))
     except ExotelRequestError as rejection:
-        error = str(rejection)
-        response = text_response(error, status=400)
+        return _reject(request, received, str(rejection), 400, group_slug)
+    now = timezone.now()
+    try:
+        with database_deadline():
+            answer = services.route_call(
+                request=exotel_request,
+                group_slug=group_slug,
+                now=now,
+                received=received,
+            )
     except services.UnknownGroup:
-        error = f"unknown group {group_slug!r}"
-        response = text_response(error, status=404)
+        return _reject(request, received, f"unknown group {group_slug!r}", 404, "")
     except services.CallContention as contention:
         # Exotel then asks the Fallback URL, which decides afresh.
-        error = str(contention)
-        response = text_response(error, status=503)
-    services.log_webhook_request(
-        endpoint=WebhookRequest.Endpoint.DIAL_WHOM,
-        params=_logged_params(request),
-        call=call,
-        group_slug=group_slug or (call.group.slug if call and call.group else ""),
-        status_code=response.status_code,
-        body=response.content.decode(),
-        notes=error or "; ".join(answer.notes if answer else []),
-        started=started,
-        now=now,
-    )
-    if answer is not None:
-        lastknown.remember(group=answer.group, now=now)
-    log_request_line(
-        request,
-        endpoint=WebhookRequest.Endpoint.DIAL_WHOM,
-        group=group_slug or (call.group.slug if call and call.group else ""),
-        response=response,
-        started=started,
-        error=error,
-    )
+        return _reject(request, received, str(contention), 503, group_slug)
+    except DATABASE_UNAVAILABLE as failure:
+        connection.close()  # a broken persistent connection must not be reused
+        return outage.dial_whom_degraded(request, group_slug, failure, received.started)
+    # Committed: from here on nothing may turn this answer into another one.
+    response = text_response(answer.body)
+    try:
+        with database_deadline():
+            lastknown.remember(group=answer.group, now=now)
+    except DATABASE_UNAVAILABLE:
+        connection.close()  # the answer stands; the list waits for the next call
+    _log_line(request, received, response, answer.group.slug if answer.group else "")
     return response
 
 
 @csrf_exempt
 @require_GET
 def passthru(request: HttpRequest, token: str) -> HttpResponse:
-    """Record how a call ended (a Passthru applet placed after Connect).
-
-    With the database unreachable the outcome is lost (the agents it would free
-    stay engaged until their group's hold time): log it loudly, answer 200.
-    """
+    """Record how a call ended (a Passthru applet placed after Connect)."""
     check_webhook_token(token)
-    started = time.perf_counter()
-    try:
-        with database_deadline():
-            return _passthru(request, started)
-    except DATABASE_UNAVAILABLE as failure:
-        connection.close()
-        return outage.passthru_degraded(request, failure, started)
-
-
-def _passthru(request: HttpRequest, started: float) -> HttpResponse:
-    now = timezone.now()
-    call = None
-    error = ""
+    received = Received.of(
+        WebhookRequest.Endpoint.PASSTHRU, request.GET, time.perf_counter()
+    )
     try:
         exotel_request = parse_exotel_request(request.GET)
-        call = services.record_call_end(request=exotel_request, now=now)
-        if call is None:
-            error = "unknown CallSid: nothing to record"
-        response = text_response("")
     except ExotelRequestError as rejection:
-        error = str(rejection)
-        response = text_response(error, status=400)
-    services.log_webhook_request(
-        endpoint=WebhookRequest.Endpoint.PASSTHRU,
-        params=_logged_params(request),
-        call=call,
-        group_slug=call.group.slug if call and call.group else "",
-        status_code=response.status_code,
-        body=response.content.decode(),
-        notes=error,
-        started=started,
-        now=now,
-    )
-    log_request_line(
-        request,
-        endpoint=WebhookRequest.Endpoint.PASSTHRU,
-        group=call.group.slug if call and call.group else "",
-        response=response,
-        started=started,
-        error=error,
-    )
+        return _reject(request, received, str(rejection), 400, "")
+    now = timezone.now()
+    try:
+        with database_deadline():
+            call = services.record_call_end(
+                request=exotel_request, now=now, received=received
+            )
+    except services.CallContention as contention:
+        return _reject(request, received, str(contention), 503, "")
+    except DATABASE_UNAVAILABLE as failure:
+        connection.close()
+        return outage.passthru_degraded(request, failure, received.started)
+    response = text_response("")
+    group = call.group.slug if call and call.group else ""
+    _log_line(request, received, response, group, "" if call else "unknown CallSid")
     return response
 
 
-def _logged_params(request: HttpRequest) -> dict[str, str]:
-    # PostgreSQL stores no NUL character, neither in text nor in JSON.
-    return {
-        key.replace("\x00", ""): value[:200].replace("\x00", "")
-        for key, value in list(request.GET.items())[:50]
-    }
+def _reject(
+    request: HttpRequest,
+    received: Received,
+    reason: str,
+    status: int,
+    group_slug: str | None,
+) -> HttpResponse:
+    """Answer a request we cannot act on with its one-line reason, and log it."""
+    response = text_response(reason, status=status)
+    try:
+        with database_deadline():
+            log_request(
+                received,
+                call=None,
+                group_slug=group_slug or "",
+                status_code=status,
+                body=reason,
+                notes=reason,
+                now=timezone.now(),
+            )
+    except DATABASE_UNAVAILABLE:
+        connection.close()  # the log line below still records the rejection
+    _log_line(request, received, response, group_slug or "", reason)
+    return response
+
+
+def _log_line(
+    request: HttpRequest,
+    received: Received,
+    response: HttpResponse,
+    group: str,
+    error: str = "",
+) -> None:
+    log_request_line(
+        request,
+        endpoint=received.endpoint,
+        group=group,
+        response=response,
+        started=received.started,
+        error=error,
+    )
 
 
 @require_GET

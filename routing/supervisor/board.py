@@ -6,11 +6,13 @@ from django.db.models import (
     BooleanField,
     ExpressionWrapper,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
 )
 
-from agents.models import AgentGroup, Membership, not_engaged_q, on_duty_q
+from agents import rules
+from agents.models import AgentGroup, Membership
 from routing.models import Attempt, Call, CallResult
 
 
@@ -31,11 +33,19 @@ def board_members(*, group: AgentGroup, now: dt.datetime) -> QuerySet:
         Membership.objects.filter(group=group)
         .select_related("agent")
         .annotate(
-            on_duty=ExpressionWrapper(
-                on_duty_q(now, prefix="agent__"), output_field=BooleanField()
+            on_duty=rules.orm_condition(
+                rules.ON_DUTY, moment=now, aliases=rules.ORM_MEMBER
             ),
             engaged=ExpressionWrapper(
-                ~not_engaged_q(now, prefix="agent__"), output_field=BooleanField()
+                ~Q(
+                    rules.orm_condition(
+                        [rules.NOT_ENGAGED],
+                        moment=now,
+                        aliases=rules.ORM_MEMBER,
+                        zones=(),
+                    )
+                ),
+                output_field=BooleanField(),
             ),
             engaged_since=Subquery(engaging_offer.values("offered_at")[:1]),
             engaged_outcome=Subquery(engaging_offer.values("outcome")[:1]),

@@ -2,20 +2,20 @@
 
 import datetime as dt
 import io
-import itertools
 import zoneinfo
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from agents import rules
 from agents.coverage import (
     Gap,
     Schedule,
     Weekly,
     coverage_gaps,
-    covers,
     describe_gap,
     find_gaps,
+    is_on,
 )
 from agents.models import (
     Agent,
@@ -23,7 +23,6 @@ from agents.models import (
     GroupHours,
     Holiday,
     TimeOff,
-    covering_hours_q,
 )
 
 IST = zoneinfo.ZoneInfo("Asia/Kolkata")
@@ -141,27 +140,30 @@ ROWS = ["0 09:00-18:00", "1 22:00-06:00", "6 23:00-23:00", "3 00:00-00:00"]
 
 
 @pytest.mark.django_db
-def test_covers_agrees_with_the_sql_rule(make_agent):
-    """The plain rule and `covering_hours_q` must never disagree."""
+def test_rules_in_python_agree_with_the_rules_in_sql(make_agent):
+    """One definition, two renderings: coverage's Python and the endpoint's SQL."""
     agents = {}
     for spec in ROWS:
-        agent = make_agent()
-        row = weekly(spec)
-        AgentHours.objects.create(
-            agent=agent, weekday=row.weekday, starts=row.starts, ends=row.ends
-        )
-        agents[agent.pk] = [row]
-    times = [dt.time(h, m) for h in range(24) for m in (0, 30)]
-    for weekday, time_of_day in itertools.product(range(7), times):
+        for tz in ("Asia/Kolkata", "Europe/London"):
+            agent = make_agent(timezone=tz)
+            row = weekly(spec)
+            AgentHours.objects.create(
+                agent=agent, weekday=row.weekday, starts=row.starts, ends=row.ends
+            )
+            agents[agent.pk] = schedule(spec, tz=tz)
+    agents[make_agent().pk] = schedule()  # no hours: always
+    monday = dt.datetime(2026, 11, 2, tzinfo=IST)
+    for step in range(7 * 48):
+        moment = monday + dt.timedelta(minutes=30 * step)
         in_sql = set(
-            AgentHours.objects.filter(
-                covering_hours_q(weekday, time_of_day)
-            ).values_list("agent_id", flat=True)
+            Agent.objects.filter(
+                rules.orm_condition(
+                    [rules.IN_HOURS], moment=moment, aliases=rules.ORM_AGENT
+                )
+            ).values_list("pk", flat=True)
         )
-        in_python = {
-            pk for pk, rows in agents.items() if covers(rows, weekday, time_of_day)
-        }
-        assert in_sql == in_python, (weekday, time_of_day)
+        in_python = {pk for pk, plan in agents.items() if is_on(plan, moment)}
+        assert in_sql == in_python, moment
 
 
 @pytest.fixture

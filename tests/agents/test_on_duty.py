@@ -14,8 +14,9 @@ from agents.models import (
     Holiday,
     Membership,
     TimeOff,
-    on_duty_q,
 )
+from agents.rules import agent_zones, group_is_open
+from routing.selection import MemberQuery
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +29,14 @@ def at(tz, *fields) -> dt.datetime:
 
 
 def on_duty_members(group, moment) -> list[str]:
-    """Return the names of `group`'s members on duty at `moment`, group open."""
-    memberships = (
-        Membership.objects.filter(group=group, active=True)
-        .filter(group.open_q(moment, prefix="group__"))
-        .filter(on_duty_q(moment, prefix="agent__"))
-        .select_related("agent")
+    """Return the names of `group`'s members on duty at `moment`, group open.
+
+    The endpoint's own candidate statement, so the table drives what routing runs.
+    """
+    candidates = MemberQuery(group, moment=moment, zones=agent_zones()).candidates(
+        limit=1000
     )
-    return sorted(membership.agent.name for membership in memberships)
+    return sorted(candidate.name for candidate in candidates)
 
 
 # 2025-03-31 is a Monday; Britain went onto summer time (BST) on Sunday 2025-03-30.
@@ -310,7 +311,7 @@ def test_on_duty_members(make_group, agents, group_setup, moment, expected):
 
     assert on_duty_members(group, moment) == expected
     # The pieces agree with the whole: the group's own check, the agents' queryset.
-    group_open = group.is_open(moment)
+    group_open = group_is_open(group, moment)
     agents_on_duty = sorted(
         Agent.objects.on_duty(moment).values_list("name", flat=True)
     )

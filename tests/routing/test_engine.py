@@ -1,10 +1,15 @@
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
 from routing.engine import (
+    Candidate,
+    GroupKnobs,
     Offer,
-    pick_fallback_numbers,
+    Pool,
+    Report,
+    plan,
     settle,
     slots_to_fill,
     still_pending,
@@ -14,6 +19,7 @@ from routing.routes import route_rank
 NOW = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(minutes=5)
 EARLIER = NOW - dt.timedelta(seconds=1)
+N1, N2 = "+919000000001", "+919000000002"
 
 
 def offer(position, outcome="pending", hold_until=LATER, number=None):
@@ -27,18 +33,88 @@ def offer(position, outcome="pending", hold_until=LATER, number=None):
     )
 
 
+ROUND = NOW - dt.timedelta(seconds=30)
+NEXT_ROUND = NOW - dt.timedelta(seconds=10)
+
+
+def in_round(position, offered_at=ROUND):
+    return replace(offer(position), offered_at=offered_at)
+
+
 @pytest.mark.parametrize(
-    ("offers", "number", "status", "reported", "passed", "expired", "pending"),
+    ("offers", "report", "parallel", "closes", "pending", "result"),
     [
-        ([offer(1)], "", "", None, [], [], [1]),
-        ([offer(1)], "+919000000001", "no-answer", 1, [], [], []),
-        ([offer(1), offer(2), offer(3)], "+919000000002", "busy", 2, [1], [], [3]),
-        ([offer(1, "no-answer")], "+919000000001", "no-answer", None, [], [], []),
-        ([offer(1)], "+919000000009", "no-answer", None, [], [], [1]),
-        ([offer(1)], "+919000000001", "", None, [], [], [1]),
-        ([offer(1, hold_until=EARLIER), offer(2)], "", "", None, [], [1], [2]),
-        ([offer(1, hold_until=NOW)], "", "", None, [], [1], []),
-        ([offer(1, hold_until=None)], "", "", None, [], [], [1]),
+        ([offer(1)], Report(), False, {}, [1], ""),
+        ([offer(1)], Report(N1, "no-answer"), False, {1: "no-answer"}, [], ""),
+        (
+            [offer(1), offer(2), offer(3)],
+            Report(N2, "busy"),
+            False,
+            {2: "busy", 1: "failed"},
+            [3],
+            "",
+        ),
+        ([offer(1, "no-answer")], Report(N1, "no-answer"), False, {}, [], ""),
+        ([offer(1)], Report("+919000000009", "no-answer"), False, {}, [1], ""),
+        ([offer(1)], Report(N1, ""), False, {}, [1], ""),
+        (
+            [offer(1, hold_until=EARLIER), offer(2)],
+            Report(),
+            False,
+            {1: "expired"},
+            [2],
+            "",
+        ),
+        ([offer(1, hold_until=NOW)], Report(), False, {1: "expired"}, [], ""),
+        ([offer(1, hold_until=None)], Report(), False, {}, [1], ""),
+        (
+            [offer(1), offer(2)],
+            Report(N1, "canceled", hangup=True),
+            False,
+            {1: "canceled", 2: "canceled"},
+            [],
+            "abandoned",
+        ),
+        (
+            [offer(1), offer(2)],
+            Report(N1, "", hangup=True),
+            False,
+            {1: "canceled", 2: "canceled"},
+            [],
+            "abandoned",
+        ),
+        (
+            [offer(1)],
+            Report("", "", hangup=True),
+            False,
+            {1: "canceled"},
+            [],
+            "abandoned",
+        ),
+        (
+            [offer(1), offer(2)],
+            Report(N1, "completed"),
+            False,
+            {1: "completed", 2: "canceled"},
+            [],
+            "answered",
+        ),
+        (
+            [offer(1), offer(2)],
+            Report(N2, "no-answer", ends_call=True),
+            False,
+            {2: "no-answer", 1: "canceled"},
+            [],
+            "not-answered",
+        ),
+        (
+            [in_round(1), in_round(2), in_round(3, NEXT_ROUND)],
+            Report(N1, "no-answer"),
+            True,
+            {1: "no-answer", 2: "no-answer"},
+            [3],
+            "",
+        ),
     ],
     ids=[
         "first-look-keeps-pending",
@@ -50,14 +126,21 @@ def offer(position, outcome="pending", hold_until=LATER, number=None):
         "hold-run-out-expires",
         "hold-ending-now-expires",
         "no-hold-never-expires",
+        "hang-up-cancels-every-pending-offer",
+        "hang-up-without-status-cancels-the-ringing-number",
+        "hang-up-before-any-report-abandons-the-call",
+        "answer-ends-the-call-and-cancels-the-rest",
+        "passthru-ends-the-call-not-answered",
+        "parallel-round-closes-as-no-answer-together",
     ],
 )
-def test_settle(offers, number, status, reported, passed, expired, pending):
-    settlement = settle(offers, number=number, status=status, now=NOW)
-    assert (settlement.reported.position if settlement.reported else None) == reported
-    assert [o.position for o in settlement.passed] == passed
-    assert [o.position for o in settlement.expired] == expired
+def test_settle(offers, report, parallel, closes, pending, result):
+    settlement = settle(offers, report, now=NOW, parallel_ringing=parallel)
+    assert {c.offer.position: c.outcome for c in settlement.closures} == closes
+    missed = {c.offer.position for c in settlement.closures if c.missed}
+    assert missed == {p for p, outcome in closes.items() if outcome == "no-answer"}
     assert [o.position for o in still_pending(offers, settlement)] == pending
+    assert settlement.result == result
 
 
 @pytest.mark.parametrize(
@@ -93,10 +176,157 @@ def test_slots_to_fill(pending, offered, batch_size, max_attempts, slots):
     )
 
 
-def test_fallback_numbers_each_once_in_chain_order():
-    chain = ["+911", "+912", "+911", "+913"]
-    assert pick_fallback_numbers(chain, offered={"+912"}, slots=5) == ["+911", "+913"]
-    assert pick_fallback_numbers(chain, offered=set(), slots=1) == ["+911"]
+def group(gid, batch=1, cap=0, fallbacks=(), hold=300):
+    return GroupKnobs(
+        id=gid,
+        slug=f"g{gid}",
+        strategy="Sequential",
+        batch_size=batch,
+        max_attempts=cap,
+        hold_seconds=hold,
+        fallback_numbers=tuple(fallbacks),
+    )
+
+
+def member(agent_id, priority=1, sticky=False):
+    return Candidate(
+        membership_id=agent_id,
+        agent_id=agent_id,
+        number=f"+9180000000{agent_id:02d}",
+        name=f"Agent {agent_id}",
+        priority=priority,
+        position=agent_id,
+        sticky=sticky,
+    )
+
+
+def pool(*agent_ids, complete=True):
+    return Pool(tuple(member(a) for a in agent_ids), complete=complete)
+
+
+@pytest.mark.parametrize(
+    ("chain", "pools", "offers", "lost", "numbers", "needs"),
+    [
+        ([group(1)], {1: pool(1, 2)}, [], set(), [member(1).number], None),
+        (
+            [group(1, batch=3)],
+            {1: pool(1, 2)},
+            [],
+            set(),
+            [member(1).number, member(2).number],
+            None,
+        ),
+        ([group(1), group(2)], {1: pool()}, [], set(), [], 2),
+        (
+            [group(1), group(2)],
+            {1: pool(), 2: pool(5)},
+            [],
+            set(),
+            [member(5).number],
+            None,
+        ),
+        (
+            [
+                group(1, batch=2, fallbacks=["+911"]),
+                group(2, fallbacks=["+912", "+911"]),
+            ],
+            {1: pool(), 2: pool()},
+            [],
+            set(),
+            ["+911", "+912"],
+            None,
+        ),
+        (
+            [group(1, batch=2, cap=1)],
+            {1: pool(1, 2)},
+            [],
+            set(),
+            [member(1).number],
+            None,
+        ),
+        (
+            [group(1, batch=2, cap=1)],
+            {1: pool(1, 2)},
+            [offer(1, "no-answer")],
+            set(),
+            [],
+            None,
+        ),
+        ([group(1)], {1: pool(1, 2)}, [], {1}, [member(2).number], None),
+        ([group(1)], {1: pool(1, complete=False)}, [], {1}, [], 1),
+        (
+            [group(1, batch=2), group(2)],
+            {1: pool(1), 2: pool(1, 3)},
+            [],
+            set(),
+            [member(1).number, member(3).number],
+            None,
+        ),
+        (
+            [group(1, batch=2)],
+            {1: pool(1, 2)},
+            [replace(offer(1), number=member(1).number)],
+            set(),
+            [member(1).number, member(2).number],
+            None,
+        ),
+    ],
+    ids=[
+        "first-in-strategy-order",
+        "batch-takes-what-the-group-has",
+        "empty-group-reads-the-overflow-next",
+        "overflow-gives-the-agent",
+        "fallbacks-entry-group-first-each-once",
+        "cap-limits-the-batch",
+        "cap-reached-answers-empty",
+        "agent-lost-to-another-call-skipped",
+        "short-of-candidates-reads-more",
+        "agent-in-two-groups-offered-once",
+        "pending-number-first-then-top-up",
+    ],
+)
+def test_plan(chain, pools, offers, lost, numbers, needs):
+    settlement = settle(offers, Report(), now=NOW)
+    planned = plan(
+        offers=offers,
+        settlement=settlement,
+        chain=chain,
+        pools=pools,
+        now=NOW,
+        lost_agent_ids=frozenset(lost),
+    )
+    assert planned.needs == needs
+    if needs is None:
+        assert planned.numbers == numbers
+
+
+def test_plan_reasons_and_holds():
+    chain = [group(1, batch=2, fallbacks=["+911"], hold=60)]
+    sticky = replace(member(1), sticky=True)
+    planned = plan(
+        offers=[],
+        settlement=settle([], Report(), now=NOW),
+        chain=chain,
+        pools={1: Pool((sticky,), complete=True)},
+        now=NOW,
+    )
+    assert planned.reasons == [
+        "g1: answered this caller last; tier 1, sequential",
+        "g1: fallback number",
+    ]
+    assert [o.hold_until for o in planned.new] == [NOW + dt.timedelta(seconds=60), None]
+
+
+def test_abandoned_call_gets_nothing_new():
+    planned = plan(
+        offers=[],
+        settlement=settle([], Report(), now=NOW),
+        chain=[group(1)],
+        pools={1: pool(1)},
+        now=NOW,
+        call_over=True,
+    )
+    assert planned.numbers == []
 
 
 EXO = "+918069891522"

@@ -424,3 +424,68 @@ def test_call_keeps_its_first_group(make_group, make_agent):
     assert route("c1", "support") == phones(a)
     assert route("c1", "sales") == phones(a)
     assert AgentGroup.objects.get(calls__sid="c1") == support
+
+
+def hang_up(sid, agent, status="canceled", now=NOON):
+    return route(
+        sid,
+        now=now,
+        CallType="client-hangup",
+        DialWhomNumber=str(agent.phone),
+        DialCallStatus=status,
+    )
+
+
+def test_caller_hanging_up_abandons_the_call_and_frees_everyone(make_group, make_agent):
+    group = make_group(batch_size=2)
+    a, b, c = (make_agent(n, group) for n in ["Asha", "Bala", "Chen"])
+    assert route("c1") == phones(a, b)
+    assert hang_up("c1", a) == []
+    call = Call.objects.get(sid="c1")
+    assert call.result == CallResult.ABANDONED and call.ended_at == NOON
+    outcomes = dict(Attempt.objects.values_list("agent__name", "outcome"))
+    assert outcomes == {"Asha": Outcome.CANCELED, "Bala": Outcome.CANCELED}
+    assert not Agent.objects.exclude(pk=c.pk).filter(engaged_until__gt=NOON).exists()
+    # Nobody new is claimed for it, now or later; the freed agents take calls.
+    assert route("c1") == []
+    assert report("c1", a, "no-answer") == []
+    assert route("c2") == phones(a, b)
+
+
+def test_hang_up_reported_by_the_passthru_abandons_the_call(make_group, make_agent):
+    group = make_group()
+    a = make_agent("Asha", group)
+    route("c1")
+    request = parse_exotel_request(
+        {
+            "CallSid": "c1",
+            "CallType": "client-hangup",
+            "DialWhomNumber": str(a.phone),
+            "DialCallStatus": "canceled",
+        }
+    )
+    assert record_call_end(request=request, now=NOON).result == CallResult.ABANDONED
+
+
+def test_missed_call_pause_is_kept_in_the_status_history(make_group, make_agent):
+    group = make_group(missed_to_pause=1)
+    a = make_agent("Asha", group)
+    make_agent("Bala", group)
+    route("c1")
+    report("c1", a, "no-answer")
+    change = a.status_changes.get()
+    assert (change.old_status, change.new_status, change.via, change.reason) == (
+        AgentStatus.AVAILABLE,
+        AgentStatus.BREAK,
+        "missed-calls",
+        "missed 1 calls",
+    )
+
+
+def test_break_with_an_end_counts_as_available_from_then(make_group, make_agent):
+    group = make_group()
+    a = make_agent("Asha", group)
+    a.status, a.status_until = AgentStatus.BREAK, NOON + dt.timedelta(minutes=15)
+    a.save()
+    assert route("c1") == []
+    assert route("c2", now=NOON + dt.timedelta(minutes=15)) == phones(a)

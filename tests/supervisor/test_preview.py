@@ -137,8 +137,12 @@ def test_preview_follows_overflow_then_fallback_numbers(roster):
         roster[name].save()
     preview = preview_route(group=support, caller="", moment=NOON)
     assert [(n.number, n.group.slug, n.reason) for n in preview.numbers] == [
-        (str(roster["chitra"].phone), "sales", "tier 1, sequential (position order)"),
-        ("+919000000001", "support", "fallback number"),
+        (
+            str(roster["chitra"].phone),
+            "sales",
+            "sales: tier 1, sequential (position order)",
+        ),
+        ("+919000000001", "support", "support: fallback number"),
     ]
     assert [part.group.slug for part in preview.groups] == ["support", "sales"]
 
