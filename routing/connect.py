@@ -80,8 +80,3 @@ def render_connect_answer(
             "value": settings.connect_message,
         }
     return answer
-
-
-def mask_token(text: str, token: str) -> str:
-    """Return `text` with `token` masked, for whatever the service logs or stores."""
-    return text.replace(f"/{token}/", "/***/") if token else text

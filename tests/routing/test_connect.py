@@ -7,7 +7,6 @@ import pytest
 from agents.models import AgentGroup
 from routing.connect import (
     ConnectSettings,
-    mask_token,
     render_connect_answer,
 )
 
@@ -137,9 +136,3 @@ def test_settings_of_a_group():
     )
     assert ConnectSettings.of_group(group) == EVERYTHING
     assert ConnectSettings.of_group(None) == ConnectSettings()
-
-
-def test_mask_token():
-    body = json.dumps({"dial_passthru_event_url": URL})
-    assert "t0ken" not in mask_token(body, "t0ken")
-    assert "/exotel/***/connect-events/" in mask_token(body, "t0ken")
