@@ -97,7 +97,7 @@ def parse_connect_event(values: Mapping[str, str]) -> ConnectEvent:
         number=request.dial_whom_number,
         status=status,
         dial_call_duration=request.dial_call_duration,
-        caller_hung_up=lowered.get("calltype") == "client-hangup",
+        caller_hung_up=request.hangup,
         event_type=event_type[:MAX_LOGGED_TEXT],
         params=request.params,
         request=request,
