@@ -5,7 +5,11 @@ the same order, with the group's Connect settings beside them. Plain data in, a
 dict out; no ORM, no HTTP.
 """
 
+import json
 from dataclasses import dataclass
+
+# The events URL as pages show it: the token is a secret.
+DISPLAYED_EVENTS_URL = "/exotel/***/connect-events/"
 
 
 @dataclass(frozen=True)
@@ -80,3 +84,13 @@ def render_connect_answer(
             "value": settings.connect_message,
         }
     return answer
+
+
+def displayed_answer(*, numbers: list[str], group) -> str:
+    """Return the answer for `numbers` as supervisors see it: JSON, token masked."""
+    answer = render_connect_answer(
+        numbers=numbers,
+        settings=ConnectSettings.of_group(group),
+        events_url=DISPLAYED_EVENTS_URL,
+    )
+    return json.dumps(answer, indent=2)

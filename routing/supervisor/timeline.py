@@ -1,12 +1,11 @@
 """One call's history: every Exotel request, every offer and every outcome."""
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
 from django.db.models import Q
 
-from routing.connect import ConnectSettings, render_connect_answer
+from routing.connect import displayed_answer
 from routing.models import Attempt, Call, Outcome, WebhookRequest
 
 
@@ -68,9 +67,5 @@ def _connect_json(call: Call, request: WebhookRequest) -> str:
         or request.status_code != 200
     ):
         return ""
-    answer = render_connect_answer(
-        numbers=request.response_body.split(",") if request.response_body else [],
-        settings=ConnectSettings.of_group(call.group),
-        events_url="/exotel/***/connect-events/",
-    )
-    return json.dumps(answer, indent=2)
+    numbers = request.response_body.split(",") if request.response_body else []
+    return displayed_answer(numbers=numbers, group=call.group)

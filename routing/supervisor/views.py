@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.coverage import coverage_gaps, describe_gap
 from agents.models import Agent, AgentGroup, AgentStatus, Membership
 from agents.services import set_agent_status
+from routing.connect import displayed_answer
 from routing.models import Call
 from routing.preview import preview_route
 from routing.reports import answer_speed, day_report, hourly_chart
@@ -98,6 +99,11 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
             "group": group,
             "form": form,
             "preview": result,
+            "connect_answer": displayed_answer(
+                numbers=[number.number for number in result.numbers], group=group
+            )
+            if result
+            else "",
             "engaged_calls": engaged_calls,
         },
         title=f"Routing preview: {group.name}",
