@@ -5,10 +5,12 @@ import json
 import logging
 
 import pytest
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent
+from routing import connect_services, services
 from routing.models import Attempt, Call, CallResult, Outcome, WebhookRequest
 from tests.conftest import TOKEN
 from tests.routing.test_connect_events import CASES, NUMBERS, SID
@@ -440,3 +442,69 @@ def test_the_event_table_over_http(
     assert got == expected
     result = Call.objects.get().result
     assert result == (call_ends[-1] if call_ends else CallResult.IN_PROGRESS)
+
+
+# The database unreachable -----------------------------------------------------
+
+
+def database_down(monkeypatch):
+    def unreachable(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(services, "route_call", unreachable)
+    monkeypatch.setattr(connect_services, "record_connect_event", unreachable)
+
+
+def test_database_down_answers_the_last_known_list(
+    connect, make_group, make_agent, settings, tmp_path, monkeypatch, caplog
+):
+    settings.DIALWHOM_LAST_KNOWN_DIR = tmp_path
+    settings.DIALWHOM_LAST_KNOWN_REFRESH_SECONDS = 0
+    group = make_group(parallel_ringing=True, batch_size=2, caller_id="08047190001")
+    agents = [make_agent(name, group) for name in ("Asha", "Bala", "Chen")]
+    connect.numbers("sid-up", "support")  # writes the group's last-known list
+    database_down(monkeypatch)
+
+    answer = connect.answer("sid-down", "support")
+
+    # The whole list, without the group's settings (they are in the database).
+    assert answer == {
+        "fetch_after_attempt": True,
+        "destination": {"numbers": [str(agent.phone) for agent in agents]},
+        "dial_passthru_event_url": EVENTS_URL,
+    }
+    assert "degraded=True" in caplog.text and TOKEN not in caplog.text
+
+
+def test_database_down_without_a_list_is_a_503(
+    connect, settings, tmp_path, monkeypatch
+):
+    settings.DIALWHOM_LAST_KNOWN_DIR = tmp_path
+    database_down(monkeypatch)
+    response = connect.get("sid-down", "never-seen")
+    assert response.status_code == 503
+    assert response.content == b"database unavailable"
+
+
+def test_database_down_still_answers_events_200(connect, monkeypatch, caplog):
+    database_down(monkeypatch)
+    connect.event("sid-down", EventType="Answered", DialWhomNumber="09900000001")
+    assert "event not recorded" in caplog.text
+
+
+def test_events_as_a_json_post(connect, ringing):
+    _, bala, _ = ringing
+    response = connect.client.post(
+        f"/exotel/{TOKEN}/connect-events/",
+        json.dumps(
+            {"CallSid": SID, "EventType": "Answered", "DialWhomNumber": str(bala.phone)}
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert Attempt.objects.get(number=str(bala.phone)).answered_at is not None
+    for junk in ("not json", "[1, 2]"):
+        response = connect.client.post(
+            f"/exotel/{TOKEN}/connect-events/", junk, content_type="application/json"
+        )
+        assert response.status_code == 200
