@@ -2,22 +2,24 @@
 
 import datetime as dt
 
-from django.db import IntegrityError
-from django.db.models import Case, Value, When
+from django.db import connection
 
 from agents.models import AgentGroup
+from agents.rules import Sql
 from routing import claims, engine
 from routing.exotel import ExotelRequest
 from routing.models import Attempt, Call, CallResult, Outcome
 from routing.routes import resolve_group
+from routing.writes import Batch
+
+ATTEMPT = Attempt._meta.db_table
+CALL = Call._meta.db_table
+P = Sql.param
+COMMA = Sql(", ")
 
 
 class UnknownGroup(Exception):
     """The pinned URL names a group that does not exist."""
-
-
-class StaleOffers(IntegrityError):
-    """The offers changed since we read them: another request recorded first."""
 
 
 def report_of(request: ExotelRequest, *, ends_call: bool = False) -> engine.Report:
@@ -90,73 +92,144 @@ def offers_of(call: Call) -> list[engine.Offer]:
     ]
 
 
-def write_settlement(
+def settlement_statements(
+    batch: Batch,
     call: Call,
     settlement: engine.Settlement,
     *,
     request: ExotelRequest,
     now: dt.datetime,
 ) -> None:
-    """Write the outcomes `settlement` gives, free its agents, end the call if so."""
+    """Add the writes of `settlement` to `batch`: outcomes, freed agents, the end."""
     closures = settlement.closures
-    if closures:
-        changed = Attempt.objects.filter(
-            pk__in=[closure.offer.attempt_id for closure in closures],
-            outcome=Outcome.PENDING,
-        ).update(
-            outcome=Case(
-                *[
-                    When(pk=closure.offer.attempt_id, then=Value(closure.outcome))
-                    for closure in closures
-                ]
-            ),
-            outcome_at=now,
-        )
-        if changed != len(closures):
-            raise StaleOffers(f"call {call.sid}: its offers changed meanwhile")
     answered = settlement.answered
-    claims.release_agents(
-        call_sid=call.sid,
-        closures=[c for c in closures if c.offer is not answered],
-        now=now,
-    )
-    if answered is not None:
-        Attempt.objects.filter(pk=answered.attempt_id).update(
-            talk_seconds=request.dial_call_duration
+    talk_seconds = request.dial_call_duration
+    if closures:
+        batch.add(
+            "close-offers",
+            lambda _call: close_offers(
+                closures, answered=answered, talk_seconds=talk_seconds, now=now
+            ),
+            expect=len(closures),
         )
-        if answered.agent_id:
-            claims.start_wrapup(
-                agent_id=answered.agent_id,
-                call_sid=call.sid,
-                wrapup_seconds=answered.wrapup_seconds,
+    rest = [closure for closure in closures if closure.offer is not answered]
+    for name, statement in claims.release_agents(rest, call_sid=call.sid, now=now):
+        batch.add(name, lambda _call, statement=statement: statement)
+    if answered is not None and answered.agent_id:
+        wrapup = claims.start_wrapup(
+            agent_id=answered.agent_id,
+            call_sid=call.sid,
+            wrapup_seconds=answered.wrapup_seconds,
+            now=now,
+        )
+        batch.add("wrapup", lambda _call: wrapup)
+    if settlement.result and call.pk is not None:
+        batch.add(
+            "end-call",
+            lambda call_id: end_call(
+                call_id,
+                result=settlement.result,
+                answered_by=answered.agent_id if answered else None,
+                talk_seconds=talk_seconds,
                 now=now,
-            )
-        Call.objects.filter(pk=call.pk).update(
-            result=CallResult.ANSWERED,
-            answered_by_id=answered.agent_id,
-            ended_at=now,
-            talk_seconds=request.dial_call_duration,
+            ),
         )
-    elif settlement.result:
-        # An answered call stays answered; otherwise the first end is kept.
-        Call.objects.filter(pk=call.pk, ended_at__isnull=True).exclude(
-            result=CallResult.ANSWERED
-        ).update(result=settlement.result, ended_at=now)
 
 
-def log_offers(
-    call: Call, offers, *, first_position: int, now: dt.datetime
-) -> list[Attempt]:
-    return Attempt.objects.bulk_create(
-        Attempt(
-            call=call,
-            agent_id=offer.agent_id,
-            group_id=offer.group_id,
-            number=offer.number,
-            position=first_position + index,
-            reason=offer.reason[:200],
-            offered_at=now,
-            hold_until=offer.hold_until,
-        )
-        for index, offer in enumerate(offers)
+def close_offers(
+    closures, *, answered, talk_seconds: int | None, now: dt.datetime
+) -> Sql:
+    """Close the offers of `closures` that are still pending, each with its outcome."""
+    outcomes = Sql(" ").join(
+        "WHEN " + P(closure.offer.attempt_id) + " THEN " + P(closure.outcome)
+        for closure in closures
     )
+    talk = Sql("talk_seconds")
+    if answered is not None:
+        talk = (
+            "CASE WHEN id = "
+            + P(answered.attempt_id)
+            + " THEN "
+            + P(talk_seconds)
+            + " ELSE talk_seconds END"
+        )
+    return (
+        f"UPDATE {ATTEMPT} SET outcome = CASE id "
+        + outcomes
+        + " END, outcome_at = "
+        + P(_dt(now))
+        + ", talk_seconds = "
+        + talk
+        + " WHERE id IN ("
+        + COMMA.join(P(closure.offer.attempt_id) for closure in closures)
+        + ") AND outcome = "
+        + P(Outcome.PENDING.value)
+        + " RETURNING id"
+    )
+
+
+def end_call(
+    call_id: Sql,
+    *,
+    result: str,
+    answered_by: int | None,
+    talk_seconds: int | None,
+    now: dt.datetime,
+) -> Sql:
+    """Record how the call ended. An answered call stays answered; otherwise the
+    first end reported is kept."""
+    sets = "result = " + P(result) + ", ended_at = " + P(_dt(now))
+    where = "id = " + call_id
+    if result == CallResult.ANSWERED:
+        sets += ", answered_by_id = " + P(answered_by)
+        sets += ", talk_seconds = " + P(talk_seconds)
+    else:
+        where += " AND ended_at IS NULL AND result <> " + P(CallResult.ANSWERED.value)
+    return f"UPDATE {CALL} SET " + sets + " WHERE " + where
+
+
+def insert_call(call: Call, *, result: str, now: dt.datetime) -> Sql:
+    """Create the call, unless a concurrent first request did (then no row)."""
+    values = [
+        call.sid,
+        call.caller,
+        call.exophone,
+        call.digits,
+        call.group_id,
+        _dt(call.first_seen_at),
+        result or CallResult.IN_PROGRESS.value,
+        _dt(now) if result else None,
+    ]
+    return (
+        f"INSERT INTO {CALL} (sid, caller, exophone, digits, group_id, first_seen_at,"
+        " result, ended_at) VALUES ("
+        + COMMA.join(P(value) for value in values)
+        + ") ON CONFLICT (sid) DO NOTHING RETURNING id"
+    )
+
+
+def insert_attempts(
+    call_id: Sql, offers, *, first_position: int, now: dt.datetime
+) -> Sql:
+    """Log the new offers of the answer, numbered after the call's earlier ones."""
+    rows = []
+    for index, offer in enumerate(offers):
+        values = [
+            offer.agent_id,
+            offer.group_id,
+            offer.number,
+            first_position + index,
+            offer.reason[:200],
+            _dt(now),
+            _dt(offer.hold_until),
+            Outcome.PENDING.value,
+        ]
+        rows.append("(" + call_id + ", " + COMMA.join(P(v) for v in values) + ")")
+    return (
+        f"INSERT INTO {ATTEMPT} (call_id, agent_id, group_id, number, position,"
+        " reason, offered_at, hold_until, outcome) VALUES " + COMMA.join(rows)
+    )
+
+
+def _dt(moment: dt.datetime | None):
+    return None if moment is None else connection.ops.adapt_datetimefield_value(moment)
