@@ -2,8 +2,8 @@
 
 The decision is `routing.connect_events.apply_event` (plain data); this module
 reads what it needs and writes what it says, through the routing core's own
-writes (`routing.outcomes.write_settlement`: outcomes, freed agents, wrap-up, the
-call's end), in one short transaction with the request's log row.
+writes (`routing.outcomes.settlement_statements`: outcomes, freed agents, wrap-up,
+the call's end), in one short transaction with the request's log row.
 
 Events of one call are serialised by a lock on the call's row (SQLite's writers
 take turns anyway); against a concurrent Connect or Passthru request, every
@@ -20,6 +20,7 @@ from routing import connect_events, engine, outcomes
 from routing.connect_events import CallEnd, CallState, ConnectEvent, EventEffect, Leg
 from routing.models import Attempt, Call, CallResult, Outcome
 from routing.requestlog import Received, log_request
+from routing.writes import Batch, Conflict
 
 CONFLICT_RETRIES = 5
 FINAL_RESULTS = (CallResult.ANSWERED, CallResult.ABANDONED)
@@ -110,7 +111,7 @@ def _write(
             answered_at=now, answer_seconds=effect.answer_seconds
         )
         if not (answered and first):
-            raise outcomes.StaleOffers(f"call {call.sid}: answered meanwhile")
+            raise Conflict(f"call {call.sid}: answered meanwhile")
         if effect.reopens:
             Call.objects.filter(pk=call.pk, result=CallResult.NOT_ANSWERED).update(
                 result=CallResult.IN_PROGRESS, ended_at=None
@@ -125,7 +126,9 @@ def _write(
         if answerer.outcome == engine.PENDING:
             closures.append(engine.Closure(answerer, engine.ANSWERED))
     if closures or effect.ends:
-        outcomes.write_settlement(
+        batch = Batch(call_id=call.pk)
+        outcomes.settlement_statements(
+            batch,
             call,
             engine.Settlement(
                 closures=tuple(closures),
@@ -135,6 +138,9 @@ def _write(
             request=event.request,
             now=now,
         )
+        # Inside this transaction the batch runs statement by statement, each
+        # checked; a check that fails raises Conflict and the event decides again.
+        batch.run()
 
 
 def _log(
