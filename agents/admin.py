@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 
 from agents import rules
 from agents.models import (
+    CONNECT_SETTINGS,
     Agent,
     AgentGroup,
     AgentHours,
@@ -235,6 +236,15 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
         (
             "Routes and overflow",
             {"fields": ["exophones", "digits", "overflow", "fallback_numbers"]},
+        ),
+        (
+            "Programmable Connect",
+            {
+                "description": "Used only by the Connect applet's dynamic URL "
+                "(/connect/); empty fields are left out of its answer. Ring "
+                "seconds above is sent as the longest ringing time.",
+                "fields": CONNECT_SETTINGS,
+            },
         ),
         ("Supervisors", {"fields": ["supervisors"]}),
     ]

@@ -193,6 +193,11 @@ DIALWHOM_WEBHOOK_TOKENS = [
     if token
 ]
 
+# The address Exotel reaches this service at (scheme and host, e.g. behind a
+# tunnel), for the absolute events URL in Programmable Connect answers; empty:
+# the request's own.
+DIALWHOM_PUBLIC_URL = os.environ.get("DIALWHOM_PUBLIC_URL", "").strip()
+
 # Database outages (README, "Failure behaviour"): a request still waiting on
 # PostgreSQL after DIALWHOM_DB_DEADLINE_MS probes it, and gives up if it does not
 # answer within DIALWHOM_DB_PROBE_MS (as does a new connection), then answers from

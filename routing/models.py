@@ -91,6 +91,15 @@ class Call(models.Model):
     )
     ended_at = models.DateTimeField(null=True, blank=True)
     talk_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Known only from Programmable Connect's events (DESIGN section 9).
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an agent picked up (from the events)."
+    )
+    answer_seconds = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Seconds from the first offer to the answer (speed of answer).",
+    )
 
     objects = CallQuerySet.as_manager()
 
@@ -155,6 +164,13 @@ class Attempt(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome, default=Outcome.PENDING)
     outcome_at = models.DateTimeField(null=True, blank=True)
     talk_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Known only from Programmable Connect's events (DESIGN section 9).
+    ringing_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the agent's phone started ringing."
+    )
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the agent picked up."
+    )
 
     objects = AttemptQuerySet.as_manager()
 

@@ -6,7 +6,7 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import ExtractHour, TruncDate
 
 from agents.models import AgentGroup
@@ -549,3 +549,42 @@ def report_rows(report: Report) -> list[list[str]]:
     for label, figures in named:
         rows.append([label] + [_cell(figures, name) for _, name in CSV_COLUMNS[1:]])
     return rows
+
+
+@dataclass(frozen=True)
+class AnswerSpeed:
+    """Speed of answer of a group's calls whose answer time is known (the events
+    of Programmable Connect report it): average, and the share within threshold."""
+
+    timed: int  # answered calls with an answer time
+    average_seconds: float | None
+    within: int  # of those, answered within the group's threshold
+    threshold_seconds: int
+
+    @property
+    def service_level(self) -> float | None:
+        return self.within / self.timed if self.timed else None
+
+
+def answer_speed(*, group: AgentGroup, start: dt.date, end: dt.date) -> AnswerSpeed:
+    """Return the speed of answer of the calls that entered `group` from `start`
+    to `end` (both included, on the group's clock)."""
+    zone = zoneinfo.ZoneInfo(group.timezone)
+    figures = Call.objects.filter(
+        group=group,
+        first_seen_at__gte=dt.datetime.combine(start, dt.time(), tzinfo=zone),
+        first_seen_at__lt=dt.datetime.combine(
+            end + dt.timedelta(days=1), dt.time(), tzinfo=zone
+        ),
+        answer_seconds__isnull=False,
+    ).aggregate(
+        timed=Count("pk"),
+        average=Avg("answer_seconds"),
+        within=Count("pk", filter=Q(answer_seconds__lte=group.service_level_seconds)),
+    )
+    return AnswerSpeed(
+        timed=figures["timed"],
+        average_seconds=figures["average"],
+        within=figures["within"],
+        threshold_seconds=group.service_level_seconds,
+    )

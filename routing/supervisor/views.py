@@ -20,9 +20,11 @@ from agents.coverage import Gap, coverage_gaps
 from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
 from agents.services import break_end, end_due_breaks, set_agent_status
 from agents.templatetags.agent_status import describe_status
+from routing.connect import displayed_answer
 from routing.models import Call, CallBack, DerivedResult
 from routing.preview import preview_route
 from routing.reports import (
+    answer_speed,
     daily_chart,
     group_report,
     hourly_chart,
@@ -116,6 +118,11 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
             "group": group,
             "form": form,
             "preview": result,
+            "connect_answer": displayed_answer(
+                numbers=[number.number for number in result.numbers], group=group
+            )
+            if result
+            else "",
             "engaged_calls": engaged_calls,
         },
         title=f"Routing preview: {group.name}",
@@ -331,6 +338,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             "group": group,
             "form": form,
             "report": figures,
+            "answer_speed": answer_speed(group=group, start=start, end=end),
             "hourly_chart": hourly_chart(figures.hours),
             "daily_chart": daily_chart(figures.days) if end != start else None,
             **period,
