@@ -35,8 +35,16 @@ FIRST = (
     "&CallType=call-attempt&DialWhomNumber=&flow_id=11754&tenant_id=1409"
     "&From=09901320691&To=08069891522&CurrentTime=2024-07-31+16%3A43%3A02"
 )
-PHASES = ["ceiling", "floor", "first-10", "first-1000", "no-answer", "passthru"]
-SQLITE_PHASES = ["first-10", "no-answer", "passthru"]
+PHASES = [
+    "ceiling",
+    "floor",
+    "first-10",
+    "first-1000",
+    "connect-10",
+    "no-answer",
+    "passthru",
+]
+SQLITE_PHASES = ["first-10", "connect-10", "no-answer", "passthru"]
 
 
 def main() -> None:
@@ -230,10 +238,13 @@ def paths_file(phase: str, run: str, count: int) -> Path:
     webhooks = f"/exotel/{TOKEN}"
     if phase in {"ceiling", "floor"}:
         lines = [f"/bench/{phase}/?CallSid={phase}-{run}-{n}" for n in range(count)]
-    elif phase.startswith("first-"):
-        slug = f"bench-{phase.removeprefix('first-')}"
+    elif phase.startswith(("first-", "connect-")):
+        # The same first request to Dial Whom or to Programmable Connect's JSON.
+        kind, size = phase.split("-")
+        endpoint = "dial-whom" if kind == "first" else "connect"
         lines = [
-            f"{webhooks}/dial-whom/{slug}/?CallSid={phase}-{run}-{n}-{os.getpid()}"
+            f"{webhooks}/{endpoint}/bench-{size}/?CallSid={phase}-{run}-{n}-"
+            f"{os.getpid()}"
             f"&{FIRST}"
             for n in range(count)
         ]
@@ -338,6 +349,10 @@ def targets(results: dict, rate: int, sqlite_rate: int) -> dict:
             "first-1000", f"at_{rate}", "p50_ms"
         )
         <= 1.5 * p("first-10", f"at_{rate}", "p50_ms"),
+        "connect-10 (JSON) >= 90% of first-10 (text)": pg["connect-10"]["saturation"][
+            "requests_per_second"
+        ]
+        >= 0.9 * first,
         f"SQLite p99 <= 50 ms at {sqlite_rate} req/s": all(
             p(phase, f"at_{sqlite_rate}", "p99_ms", results["sqlite"]) <= 50
             for phase in SQLITE_PHASES

@@ -1,10 +1,11 @@
-"""URL wiring: the admin and its supervisor pages, the Exotel webhooks, the health
-check, the metrics; plain-text error answers on the Exotel paths."""
+"""URL wiring: the admin, supervisor and personal pages, Exotel webhooks, health
+check, metrics; plain-text error answers on the Exotel paths."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views import defaults
 
+from routing import keypad_views
 from routing.metrics import metrics_view
 from routing.webhooks import text_response
 
@@ -17,6 +18,13 @@ urlpatterns = [
     path("admin/supervisor/", include("routing.supervisor.urls")),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
+    path("me/", include("routing.personal.urls")),
+    # Beside the other webhooks (routing.urls): the slash is optional there too.
+    re_path(
+        r"^exotel/(?P<token>[^/]+)/agent-status/?$",
+        keypad_views.agent_status,
+        name="agent-status",
+    ),
     path("", include("routing.urls")),
 ]
 

@@ -16,7 +16,7 @@ from agents.models import (
 from routing.exotel import parse_exotel_request
 from routing.preview import preview_route
 from routing.services import route_call
-from tests.conftest import at
+from tests.conftest import ZONE_QUERIES, at
 
 pytestmark = pytest.mark.django_db
 
@@ -85,8 +85,18 @@ def closed_hours(roster):
         (on_break, ["Bala"], "on break: lunch", None),
         (offline, ["Bala"], "offline", None),
         (outside_hours, ["Bala"], "outside their hours", None),
-        (time_off, ["Bala"], "on time off until 2026-11-02 17:00 (doctor)", None),
-        (engaged, ["Bala"], "engaged on call other-call until 2026-11-02 12:05", None),
+        (
+            time_off,
+            ["Bala"],
+            "on time off until Mon 02 Nov 2026, 17:00:00 (doctor)",
+            None,
+        ),
+        (
+            engaged,
+            ["Bala"],
+            "held by call other-call; released by Mon 02 Nov 2026, 12:05:00",
+            None,
+        ),
         (inactive, ["Bala"], "agent inactive", None),
         (membership_inactive, ["Bala"], "membership inactive", None),
         (bala_in_tier_2, ["Asha"], None, "lower tier: tier 2 rings after tier 1"),
@@ -204,6 +214,6 @@ def test_preview_queries_do_not_grow_with_the_group(
         make_agent(f"Extra {n}", roster["support"])
     time_off(roster)
     # timezones, candidates, group open?, members, their time off
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4 + ZONE_QUERIES):
         preview = preview_route(group=roster["support"], caller="", moment=NOON)
     assert len(preview.groups[0].members) == 2 + extra
