@@ -131,8 +131,10 @@ def _drop_if_stale(wrapper) -> None:
     try:
         stale = connection.closed or connection.broken
         if not stale:
-            readable, _, _ = select.select([connection.fileno()], [], [], 0)
-            stale = bool(readable)
+            # poll, not select: no limit on the descriptor's number.
+            poller = select.poll()
+            poller.register(connection.fileno(), select.POLLIN)
+            stale = bool(poller.poll(0))
     except (psycopg.Error, OSError, ValueError):
         stale = True
     if stale:
