@@ -180,6 +180,26 @@ def start_wrapup(
     )
 
 
+# How long an answered Connect leg holds its agent when the group sets no maximum
+# conversation: the terminal event or the Passthru frees them sooner.
+CONVERSATION_HOLD = dt.timedelta(hours=4)
+
+
+def hold_for_conversation(
+    *, agent_id: int, call_sid: str, max_seconds: int | None, now: dt.datetime
+) -> Sql:
+    """An agent who answered is held for the conversation, not the offer's hold."""
+    limit = dt.timedelta(seconds=max_seconds) if max_seconds else CONVERSATION_HOLD
+    return (
+        f"UPDATE {AGENT} SET engaged_until = "
+        + P(_dt(now + limit))
+        + " WHERE id = "
+        + P(agent_id)
+        + " AND engaged_call_sid = "
+        + P(call_sid)
+    )
+
+
 def advance_rotation(
     group: AgentGroup, offers: Sequence[engine.NewOffer]
 ) -> Sql | None:
