@@ -22,6 +22,7 @@ from routing import engine
 CLAIMABLE = (rules.AGENT_ACTIVE, rules.AVAILABLE, rules.NOT_ENGAGED)
 AGENT = TABLES["agent"]
 GROUP = TABLES["group"]
+MEMBERSHIP = TABLES["member"]
 STATUS_CHANGE = StatusChange._meta.db_table
 P = Sql.param
 COMMA = Sql(", ")
@@ -197,6 +198,17 @@ def hold_for_conversation(
         + P(agent_id)
         + " AND engaged_call_sid = "
         + P(call_sid)
+    )
+
+
+def mark_idle_since(*, agent_id: int, now: dt.datetime) -> Sql:
+    """Copy the end of the agent's answered call onto each of their memberships
+    (longest-idle's key, in every group: see agents.models.Membership)."""
+    return (
+        f"UPDATE {MEMBERSHIP} SET idle_since = "
+        + P(_dt(now))
+        + " WHERE agent_id = "
+        + P(agent_id)
     )
 
 
