@@ -15,6 +15,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from agents.phones import normalize_phone, normalize_phone_list
 
 DEFAULT_TIMEZONE = "Asia/Kolkata"
+NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def validate_timezone(value: str) -> None:
@@ -395,6 +396,9 @@ class Membership(models.Model):
         default=0, help_text="Order within the tier (lower first)."
     )
     active = models.BooleanField(default=True)
+    # The agent's last_answered_at, copied onto each membership when they answer, so
+    # longest-idle reads its order from an index (the epoch: never answered).
+    idle_since = models.DateTimeField(default=NEVER, editable=False)
 
     class Meta:
         ordering = ["group", "priority", "position"]
@@ -409,6 +413,10 @@ class Membership(models.Model):
         indexes = [
             models.Index(
                 fields=["group", "priority", "position"], name="membership_order_idx"
+            ),
+            models.Index(
+                fields=["group", "priority", "idle_since", "position"],
+                name="membership_idle_order_idx",
             ),
         ]
 

@@ -25,6 +25,7 @@ from agents.importers import (
     RowError,
 )
 from agents.models import (
+    NEVER,
     Agent,
     AgentGroup,
     AgentHours,
@@ -501,7 +502,11 @@ def sync_memberships(
         if membership is None:
             new.append(
                 Membership(
-                    agent=agent, group_id=group_id, priority=priority, position=position
+                    agent=agent,
+                    group_id=group_id,
+                    priority=priority,
+                    position=position,
+                    idle_since=agent.last_answered_at or NEVER,
                 )
             )
         elif (membership.priority, membership.position) != (priority, position):

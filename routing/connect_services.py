@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from routing import connect_events, engine, outcomes
+from routing import claims, connect_events, engine, outcomes
 from routing.connect_events import CallEnd, CallState, ConnectEvent, EventEffect, Leg
 from routing.models import Attempt, Call, CallResult, Outcome
 from routing.requestlog import Received, log_request
-from routing.writes import Batch, Conflict
+from routing.writes import Batch, Conflict, execute
 
 CONFLICT_RETRIES = 5
 FINAL_RESULTS = (CallResult.ANSWERED, CallResult.ABANDONED)
@@ -112,6 +112,18 @@ def _write(
         )
         if not (answered and first):
             raise Conflict(f"call {call.sid}: answered meanwhile")
+        agent_id = offers[effect.answered].agent_id
+        if agent_id:
+            execute(
+                claims.hold_for_conversation(
+                    agent_id=agent_id,
+                    call_sid=call.sid,
+                    max_seconds=call.group.max_conversation_seconds
+                    if call.group
+                    else None,
+                    now=now,
+                )
+            )
         if effect.reopens:
             Call.objects.filter(pk=call.pk, result=CallResult.NOT_ANSWERED).update(
                 result=CallResult.IN_PROGRESS, ended_at=None

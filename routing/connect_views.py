@@ -11,23 +11,22 @@ import json
 import time
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from routing import connect_services, lastknown, services
+from routing import connect_services, lastknown
 from routing.connect import ConnectSettings, render_connect_answer
 from routing.connect_events import ConnectEventError, parse_connect_event
 from routing.deadline import database_deadline
-from routing.exotel import ExotelRequestError, parse_exotel_request
 from routing.models import WebhookRequest
-from routing.requestlog import Received, log_request
+from routing.requestlog import Received
+from routing.views import DATABASE_UNAVAILABLE, answer_call, log_rejection
 from routing.webhooks import check_webhook_token, log_request_line, text_response
 
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 VERSION_HEADER = "Exotel-Version"
 
 
@@ -43,43 +42,18 @@ def connect(
     """
     check_webhook_token(token)
     received = _received(WebhookRequest.Endpoint.CONNECT, request, request.GET)
-    try:
-        exotel_request = parse_exotel_request(request.GET)
-    except ExotelRequestError as rejection:
-        return _reject(request, received, str(rejection), 400, group_slug)
-    now = timezone.now()
     events_url = _events_url(request)
-    try:
-        with database_deadline():
-            answer = services.route_call(
-                request=exotel_request,
-                group_slug=group_slug,
-                now=now,
-                received=received,
-            )
-    except services.UnknownGroup:
-        return _reject(request, received, f"unknown group {group_slug!r}", 404, "")
-    except services.CallContention as contention:
-        return _reject(request, received, str(contention), 503, group_slug)
-    except DATABASE_UNAVAILABLE as failure:
-        connection.close()  # a broken persistent connection must not be reused
-        return _degraded(request, received, exotel_request, group_slug, failure)
-    response = _json_answer(
-        answer.numbers, ConnectSettings.of_group(answer.group), events_url
-    )
-    try:
-        with database_deadline():
-            lastknown.remember(group=answer.group, now=now)
-    except DATABASE_UNAVAILABLE:
-        connection.close()  # the answer stands; the list waits for the next call
-    _log_line(
+    return answer_call(
         request,
         received,
-        answer.numbers,
-        status=200,
-        group=answer.group.slug if answer.group else "",
+        group_slug,
+        render=lambda answer: _json_answer(
+            answer.numbers, ConnectSettings.of_group(answer.group), events_url
+        ),
+        degraded=lambda exotel_request, failure: _degraded(
+            request, received, exotel_request, group_slug, failure
+        ),
     )
-    return response
 
 
 @csrf_exempt
@@ -93,7 +67,7 @@ def connect_events(request: HttpRequest, token: str) -> HttpResponse:
     try:
         event = parse_connect_event(fields)
     except ConnectEventError as rejection:
-        _log_rejection(received, str(rejection), status=200, group="")
+        log_rejection(received, str(rejection), status=200, group="")
         _log_line(request, received, [], status=200, group="", error=str(rejection))
         return response
     try:
@@ -201,37 +175,6 @@ def _degraded(
         degraded=True,
     )
     return response
-
-
-def _reject(
-    request: HttpRequest,
-    received: Received,
-    reason: str,
-    status: int,
-    group_slug: str | None,
-) -> HttpResponse:
-    """Answer a request we cannot act on with its one-line reason, and log it."""
-    _log_rejection(received, reason, status=status, group=group_slug or "")
-    _log_line(
-        request, received, [], status=status, group=group_slug or "", error=reason
-    )
-    return text_response(reason, status=status)
-
-
-def _log_rejection(received: Received, reason: str, *, status: int, group: str):
-    try:
-        with database_deadline():
-            log_request(
-                received,
-                call=None,
-                group_slug=group,
-                status_code=status,
-                body=reason if status != 200 else "",
-                notes=reason,
-                now=timezone.now(),
-            )
-    except DATABASE_UNAVAILABLE:
-        connection.close()  # the log line still records the rejection
 
 
 def _log_line(

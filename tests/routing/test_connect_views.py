@@ -327,7 +327,8 @@ def test_answered_event_frees_the_others_at_once(connect, ringing):
         other.refresh_from_db()
         assert other.engaged_until <= now  # free for the next call
     bala.refresh_from_db()
-    assert bala.engaged_until > now  # still on the call
+    # Held for the conversation, not only for the offer's hold time.
+    assert bala.engaged_until > now + dt.timedelta(hours=3)
     call = Call.objects.get()
     assert call.answered_at is not None and call.answer_seconds >= 0
     assert call.result == CallResult.IN_PROGRESS

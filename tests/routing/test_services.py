@@ -500,3 +500,16 @@ def test_parallel_round_closes_together_then_offers_the_next(make_group, make_ag
     assert report("c1", a, "no-answer", now=later) == phones(c, d)
     outcomes = dict(Attempt.objects.values_list("agent__name", "outcome"))
     assert outcomes["B"] == Outcome.NO_ANSWER
+
+
+def test_longest_idle_counts_an_answer_in_another_group(make_group, make_agent):
+    sales = make_group("sales")
+    support = make_group("support", strategy="longest-idle")
+    a = make_agent("Asha", sales, support)
+    b = make_agent("Bala", support, last_answered_at=NOON - dt.timedelta(hours=1))
+    assert route("c1", "support") == phones(a)  # never answered: idle longest
+    end("c1", a, status="no-answer")
+    assert route("c2", "sales") == phones(a)
+    end("c2", a)  # Asha answers for sales
+    later = NOON + dt.timedelta(minutes=10)
+    assert route("c3", "support", now=later) == phones(b)
