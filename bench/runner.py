@@ -71,6 +71,12 @@ def main() -> None:
     parser.add_argument("--sqlite-rate", type=int, default=30)
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument(
+        "--profile",
+        type=int,
+        default=200,
+        help="first requests profiled in one process before the load (0: none)",
+    )
+    parser.add_argument(
         "--phases",
         default=",".join(PHASES),
         help="PostgreSQL phases, comma-separated (ceiling and floor always run)",
@@ -181,6 +187,9 @@ def run_engine(database_env, *, phases, rates, history, args) -> dict:
         "seed_seconds": round(time.monotonic() - started),
         "history": history,
     }
+    if args.profile and "DATABASE_URL" in database_env:
+        step("profiling first requests in one process")
+        result["profile"] = profile(env, args.profile)
     if "DATABASE_URL" in database_env:
         result["server"] = server_settings(database_env["DATABASE_URL"])
         reset_statement_stats(database_env["DATABASE_URL"])
@@ -211,6 +220,26 @@ def run_engine(database_env, *, phases, rates, history, args) -> dict:
         result["database"] = database_stats(database_env["DATABASE_URL"])
         result["statements"] = statement_stats(database_env["DATABASE_URL"])
     return result
+
+
+def profile(env: dict, requests: int) -> dict:
+    """Profile first requests in one process (bench/profile.py); return the summary."""
+    summary = RESULTS / "profile.json"
+    manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "import json\n"
+        "from pathlib import Path\n"
+        "from bench.profile import profile_first_requests\n"
+        "from bench.runner import first_path\n"
+        "summary = profile_first_requests(\n"
+        "    path_of=lambda sid: first_path('bench-10', sid),\n"
+        f"    requests={requests}, out=Path({str(RESULTS / 'profile.txt')!r}))\n"
+        f"Path({str(summary)!r}).write_text(json.dumps(summary, indent=2))\n",
+    )
+    return json.loads(summary.read_text())
 
 
 def server_settings(url: str) -> dict:
