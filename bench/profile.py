@@ -17,6 +17,8 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connection
@@ -90,30 +92,44 @@ def profile_first_requests(*, path_of, requests: int, out: Path) -> dict:
     return summary
 
 
-def round_trips(client: Client, path_of) -> int | None:
-    """Count the round trips of one first request with libpq's trace."""
-    if connection.vendor != "postgresql":
-        return None
+@contextmanager
+def counting_round_trips(wrapper=connection) -> Iterator[list[int]]:
+    """Count the round trips on `wrapper`'s PostgreSQL connection in the block.
+
+    From libpq's trace: the client waits for the server after each Sync
+    (extended protocol) or Query (simple protocol, e.g. psycopg's BEGIN and
+    COMMIT) it sends. The count is in the yielded list once the block is done.
+    """
     from psycopg import pq
 
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
+    wrapper.ensure_connection()
+    pgconn = wrapper.connection.pgconn
+    count = []
     with tempfile.TemporaryFile("w+") as trace:
         pgconn.trace(trace.fileno())
         pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
         try:
-            client.get(path_of("profile-trips"))
+            yield count
         finally:
             pgconn.untrace()
         trace.seek(0)
         sent = [line.split("\t") for line in trace.read().splitlines()]
-    # The client waits for the server after each Sync (extended protocol) or
-    # Query (simple protocol, e.g. psycopg's BEGIN and COMMIT).
-    return sum(
-        1
-        for fields in sent
-        if fields[0] == "F" and fields[2:3] in (["Sync"], ["Query"])
+    count.append(
+        sum(
+            1
+            for fields in sent
+            if fields[0] == "F" and fields[2:3] in (["Sync"], ["Query"])
+        )
     )
+
+
+def round_trips(client: Client, path_of) -> int | None:
+    """Count the round trips of one first request."""
+    if connection.vendor != "postgresql":
+        return None
+    with counting_round_trips() as count:
+        client.get(path_of("profile-trips"))
+    return count[0]
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from agents.models import Agent, AgentGroup, Membership
+from tests.routing.test_statement_budget import round_trips_of_a_call
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -103,18 +104,6 @@ def make_group(size: int) -> AgentGroup:
     return group
 
 
-def make_call(exotel, sid: str, group: AgentGroup) -> None:
-    """Send a call's first request, then a no-answer follow-up that gets the next."""
-    [first] = exotel.numbers(sid, group.slug, CallFrom="0981234567")
-    [second] = exotel.numbers(
-        sid,
-        group.slug,
-        DialWhomNumber="0" + first.removeprefix("+91"),
-        DialCallStatus="no-answer",
-    )
-    assert second != first
-
-
 def matching(stats: dict, fragment: str) -> dict[str, tuple[int, int]]:
     return {query: figures for query, figures in stats.items() if fragment in query}
 
@@ -138,10 +127,11 @@ def test_routing_statements_are_planned_a_few_times_per_connection(
     group = make_group(CALLS + 3)
     # Once a minute a process also refreshes the group's last-known list: let that
     # happen before counting what every other request costs.
-    make_call(exotel, "prepared-warm", group)
+    round_trips_of_a_call(exotel, group, "prepared-warm")
     statement_stats.start()
     for n in range(CALLS):
-        make_call(exotel, f"prepared-{n}", group)
+        # A first request, then a no-answer follow-up that gets the next agent.
+        round_trips_of_a_call(exotel, group, f"prepared-{n}")
     stats = {
         query: figures
         for query, figures in statement_stats.since().items()
