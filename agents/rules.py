@@ -103,6 +103,8 @@ class ClockPart:
     part: str
 
     def sql(self, context: SqlContext) -> str:
+        if isinstance(context.clock, SqlClock):
+            return context.clock.part(self.part, context)
         value = getattr(context.clock, self.part)
         if self.part == "time":
             value = context.ops.adapt_timefield_value(value)
@@ -241,6 +243,9 @@ class OnClockOf(Expr):
     term: Expr
 
     def sql(self, context: SqlContext) -> str:
+        if context.vendor == "postgresql":
+            # PostgreSQL reads each row's clock itself: no list of zones needed.
+            return self.term.sql(context.on_clock(SqlClock(self.zone)))
         clocks = []
         for tz_name in context.zones_of(self.zone.role):
             inner = context.on_clock(Clock.of(context.moment, tz_name))
@@ -253,6 +258,23 @@ class OnClockOf(Expr):
     def holds(self, context: PythonContext) -> bool:
         clock = Clock.of(context.moment, self.zone.value(context))
         return self.term.holds(context.on_clock(clock))
+
+
+@dataclass(frozen=True)
+class SqlClock:
+    """The moment on the clock of a zone column, computed by PostgreSQL."""
+
+    zone: Col
+
+    def part(self, part: str, context: SqlContext) -> str:
+        moment = context.param(context.ops.adapt_datetimefield_value(context.moment))
+        local = f"({moment} AT TIME ZONE {self.zone.sql(context)})"
+        if part == "time":
+            return f"CAST({local} AS time)"
+        if part == "date":
+            return f"CAST({local} AS date)"
+        shift = 6 if part == "yesterday" else 0  # ISODOW: Monday 1 .. Sunday 7
+        return f"MOD(CAST(EXTRACT(ISODOW FROM {local}) AS integer) + {shift - 1}, 7)"
 
 
 def covers(role: str) -> Expr:
@@ -391,12 +413,16 @@ class SqlContext:
     aliases: dict[str, str]
     zones: Sequence[str] = ()
     group_zones: Sequence[str] = ()
-    clock: Clock | None = None
+    clock: Clock | SqlClock | None = None
     params: list = field(default_factory=list)
 
     @property
     def ops(self):
         return connection.ops
+
+    @property
+    def vendor(self) -> str:
+        return connection.vendor
 
     def alias(self, role: str) -> str:
         return self.aliases.get(role, role)
@@ -408,7 +434,7 @@ class SqlContext:
     def zones_of(self, role: str) -> Sequence[str]:
         return self.group_zones if role == "group" else self.zones
 
-    def on_clock(self, clock: Clock) -> SqlContext:
+    def on_clock(self, clock: Clock | SqlClock) -> SqlContext:
         inner = SqlContext(
             moment=self.moment,
             aliases=self.aliases,
@@ -490,7 +516,12 @@ class PythonContext:
 
 
 def agent_zones() -> list[str]:
-    """Return the distinct time zones agents keep their hours in (a handful)."""
+    """Return the distinct time zones agents keep their hours in (a handful).
+
+    None on PostgreSQL, which reads each row's clock itself (`SqlClock`).
+    """
+    if connection.vendor == "postgresql":
+        return []
     return list(Agent.objects.order_by().values_list("timezone", flat=True).distinct())
 
 

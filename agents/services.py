@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agents.hours import HoursRow, format_hours
@@ -29,24 +30,132 @@ from agents.models import (
     AgentStatus,
     GroupHours,
     Membership,
+    StatusChange,
+    StatusVia,
 )
 
 IMPORT_STATUS_REASON = "roster import"
 
 
-def set_agent_status(
-    *, agents, status: AgentStatus, reason: str, now: dt.datetime
-) -> int:
-    """Set the status of `agents` (a queryset) by hand; return how many changed.
+BREAK_MINUTES_MAX = 240
 
-    A manual change restarts the count of missed calls (DESIGN section 5).
+
+@dataclass(frozen=True)
+class StatusOutcome:
+    """What one status request did: agents changed, already so, refused as inactive."""
+
+    changed: int = 0
+    unchanged: int = 0
+    inactive: int = 0
+
+
+def set_agent_status(
+    *,
+    agents,
+    status: AgentStatus,
+    via: StatusVia,
+    now: dt.datetime,
+    reason: str = "",
+    until: dt.datetime | None = None,
+    user=None,
+) -> StatusOutcome:
+    """Set the status of the active agents among `agents` (a queryset).
+
+    A break may end at `until`; back to available the reason is cleared. Each agent
+    whose status, reason or break end changes gets one StatusChange row and its
+    count of missed calls restarts (DESIGN section 5); an agent already so is left
+    untouched, an inactive one is refused. Engagements are never touched: an agent
+    on a call who goes on break finishes the call.
     """
-    return agents.order_by().update(
-        status=status,
-        status_reason=reason if status != AgentStatus.AVAILABLE else "",
-        status_changed_at=now,
-        missed_in_row=0,
-    )
+    status = AgentStatus(status)
+    reason = "" if status == AgentStatus.AVAILABLE else reason.strip()[:200]
+    until = until if status == AgentStatus.BREAK else None
+    user = user if user is not None and user.is_authenticated else None
+    changed, history = [], []
+    unchanged = inactive = 0
+    with transaction.atomic():
+        end_due_breaks(now=now)
+        rows = (
+            Agent.objects.filter(pk__in=agents.order_by().values("pk"))
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", "active", "status", "status_reason", "status_until")
+        )
+        for pk, active, old_status, old_reason, old_until in rows:
+            if not active:
+                inactive += 1
+            elif (old_status, old_reason, old_until) == (status, reason, until):
+                unchanged += 1
+            else:
+                changed.append(pk)
+                history.append(
+                    StatusChange(
+                        agent_id=pk,
+                        old_status=old_status,
+                        new_status=status,
+                        reason=reason,
+                        until=until,
+                        changed_at=now,
+                        via=via,
+                        user=user,
+                    )
+                )
+        if changed:
+            Agent.objects.filter(pk__in=changed).update(
+                status=status,
+                status_reason=reason,
+                status_until=until,
+                status_changed_at=now,
+                missed_in_row=0,
+            )
+            StatusChange.objects.bulk_create(history)
+    return StatusOutcome(len(changed), unchanged, inactive)
+
+
+def break_end(minutes: int | None, *, now: dt.datetime) -> dt.datetime | None:
+    """Return when a break of `minutes` started at `now` ends (None: until changed)."""
+    if minutes is None:
+        return None
+    if not 1 <= minutes <= BREAK_MINUTES_MAX:
+        raise ValueError(f"a break lasts 1 to {BREAK_MINUTES_MAX} minutes")
+    return now + dt.timedelta(minutes=minutes)
+
+
+def end_due_breaks(*, now: dt.datetime) -> int:
+    """Make available every agent whose break ended by `now`; return how many.
+
+    The history shows each break ending at its own end, not when this ran.
+    """
+    due = Q(status=AgentStatus.BREAK, status_until__lte=now)
+    # A plain read first: the callers are pages that refresh every few seconds,
+    # and on SQLite a write transaction would take the database's write lock.
+    if not Agent.objects.filter(due).exists():
+        return 0
+    with transaction.atomic():
+        ended = list(
+            Agent.objects.filter(due)
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", "status_until")
+        )
+        # Every SET reads the row as it was: the change time takes the break's end.
+        Agent.objects.filter(pk__in=[pk for pk, _ in ended]).update(
+            status=AgentStatus.AVAILABLE,
+            status_reason="",
+            status_changed_at=F("status_until"),
+            status_until=None,
+        )
+        StatusChange.objects.bulk_create(
+            StatusChange(
+                agent_id=pk,
+                old_status=AgentStatus.BREAK,
+                new_status=AgentStatus.AVAILABLE,
+                changed_at=until,
+                via=StatusVia.BREAK_ENDED,
+            )
+            for pk, until in ended
+        )
+    return len(ended)
 
 
 @dataclass
@@ -244,6 +353,28 @@ def status_reason(status: str) -> str:
     return "" if status == AgentStatus.AVAILABLE else IMPORT_STATUS_REASON
 
 
+def import_status(agent: Agent, row: AgentRow, *, now: dt.datetime) -> bool:
+    """Give `agent` the status of its row; return whether it changed.
+
+    A status set by the roster is a manual change: the missed calls that may have
+    paused the agent start counting afresh. The same status changes nothing.
+    """
+    if agent.status == row.status:
+        return False
+    outcome = set_agent_status(
+        agents=Agent.objects.filter(pk=agent.pk),
+        status=row.status,
+        reason=status_reason(row.status),
+        via=StatusVia.IMPORT,
+        now=now,
+    )
+    if outcome.changed:
+        agent.refresh_from_db(
+            fields=["status", "status_reason", "status_until", "missed_in_row"]
+        )
+    return bool(outcome.changed)
+
+
 def import_agents(
     *,
     parsed: Parsed,
@@ -260,6 +391,7 @@ def import_agents(
     now = now or timezone.now()
     summary = ImportSummary(dry_run=dry_run)
     with transaction.atomic():
+        end_due_breaks(now=now)
         slugs = {slug for row in parsed.rows for slug, _ in row.groups}
         groups = {
             group.slug: group for group in AgentGroup.objects.filter(slug__in=slugs)
@@ -305,24 +437,21 @@ def import_agents(
                     "active": row.active,
                     "timezone": row.timezone,
                 }
-                if agent.status != row.status:
-                    # A status set by the roster is a manual change: the missed
-                    # calls that may have paused the agent start counting afresh.
-                    values |= {
-                        "status": row.status,
-                        "status_reason": status_reason(row.status),
-                        "status_changed_at": now,
-                        "missed_in_row": 0,
-                    }
                 fields = [
                     name
                     for name, value in values.items()
                     if getattr(agent, name) != value
                 ]
+                # The status changes while the agent is active: after a
+                # reactivation, before a deactivation.
+                if not row.active and import_status(agent, row, now=now):
+                    outcome = "updated"
                 for name in fields:
                     setattr(agent, name, values[name])
                 if fields:
                     agent.save(update_fields=fields)
+                    outcome = "updated"
+                if row.active and import_status(agent, row, now=now):
                     outcome = "updated"
             if outcome == "created" or stored_hours(agent) != list(row.hours):
                 if outcome != "created":
@@ -468,8 +597,20 @@ def membership_cell(agent: Agent) -> str:
     )
 
 
-def export_agents() -> str:
+def effective_status(agent: Agent, *, now: dt.datetime) -> str:
+    """Return the agent's status at `now`: a break whose end has passed is over."""
+    if (
+        agent.status == AgentStatus.BREAK
+        and agent.status_until is not None
+        and agent.status_until <= now
+    ):
+        return AgentStatus.AVAILABLE
+    return agent.status
+
+
+def export_agents(*, now: dt.datetime | None = None) -> str:
     """Return every agent as an agents file (DESIGN section 3)."""
+    now = now or timezone.now()
     agents = Agent.objects.prefetch_related("hours", "memberships__group")
     return write_csv(
         AGENT_COLUMNS,
@@ -478,7 +619,7 @@ def export_agents() -> str:
                 "name": agent.name,
                 "phone": agent.phone.as_e164,
                 "groups": membership_cell(agent),
-                "status": agent.status,
+                "status": effective_status(agent, now=now),
                 "active": "yes" if agent.active else "no",
                 "timezone": agent.timezone,
                 "hours": format_hours(stored_hours(agent)),

@@ -1,7 +1,9 @@
-"""URL wiring: the admin and its supervisor pages, the Exotel webhooks, the health check."""
+"""URL wiring: the admin, supervisor and personal pages, Exotel webhooks, health check."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from routing import keypad_views
 
 admin.site.site_header = "dialwhom"
 admin.site.site_title = "dialwhom"
@@ -11,5 +13,12 @@ urlpatterns = [
     # Before the admin's own URLs, which would otherwise take /admin/supervisor/.
     path("admin/supervisor/", include("routing.supervisor.urls")),
     path("admin/", admin.site.urls),
+    path("me/", include("routing.personal.urls")),
+    # Beside the other webhooks (routing.urls): the slash is optional there too.
+    re_path(
+        r"^exotel/(?P<token>[^/]+)/agent-status/?$",
+        keypad_views.agent_status,
+        name="agent-status",
+    ),
     path("", include("routing.urls")),
 ]

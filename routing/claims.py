@@ -5,137 +5,198 @@ itself, the rules that other calls can change (`agents.rules`: active, available
 not engaged): two calls deciding at the same instant on different machines never
 get the same agent. On PostgreSQL the UPDATE waits for a competing transaction's
 row lock and re-checks the row it committed; on SQLite writers take turns.
+
+Each function returns its statement for a `routing.writes.Batch`.
 """
 
 import datetime as dt
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import Case, F, PositiveIntegerField, Value, When
 
 from agents import rules
-from agents.models import Agent, AgentGroup, AgentStatus, StatusChange, StatusVia
-from agents.rules import ORM_AGENT, TABLES, Sql, SqlContext, all_of, orm_condition
+from agents.models import AgentGroup, AgentStatus, StatusChange, StatusVia
+from agents.rules import TABLES, Sql, SqlContext, all_of
 from routing import engine
 
 CLAIMABLE = (rules.AGENT_ACTIVE, rules.AVAILABLE, rules.NOT_ENGAGED)
 AGENT = TABLES["agent"]
+GROUP = TABLES["group"]
+STATUS_CHANGE = StatusChange._meta.db_table
+P = Sql.param
+COMMA = Sql(", ")
 
 
 def claim_agents(
     offers: Sequence[engine.NewOffer], *, call_sid: str, now: dt.datetime
-) -> set[int]:
-    """Engage the offers' agents for the call; return the agent ids won."""
+) -> Sql:
+    """Engage the offers' agents for the call, if each is still free."""
     offers = [offer for offer in offers if offer.agent_id is not None]
-    if not offers:
-        return set()
-    context = SqlContext(moment=now, aliases={"agent": AGENT})
     until = Sql(" ").join(
-        Sql("WHEN %s THEN %s", (offer.agent_id, _datetime(offer.hold_until or now)))
+        "WHEN " + P(offer.agent_id) + " THEN " + P(_dt(offer.hold_until or now))
         for offer in offers
     )
-    ids = Sql(", ").join(Sql.param(offer.agent_id) for offer in offers)
-    statement = (
+    return (
         f"UPDATE {AGENT} SET engaged_until = CASE id "
         + until
         + " END, engaged_call_sid = "
-        + Sql.param(call_sid)
+        + P(call_sid)
         + " WHERE id IN ("
-        + ids
+        + COMMA.join(P(offer.agent_id) for offer in offers)
         + ") AND "
-        + context.fragment(all_of(CLAIMABLE))
+        + _rules(CLAIMABLE, now)
         + " RETURNING id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement.text, statement.params)
-        return {row[0] for row in cursor.fetchall()}
+
+
+def claimed_agent_ids(offers: Sequence[engine.NewOffer]) -> frozenset[int]:
+    return frozenset(offer.agent_id for offer in offers if offer.agent_id)
 
 
 def release_agents(
-    *,
-    call_sid: str,
-    closures: Sequence[engine.Closure],
-    now: dt.datetime,
-) -> None:
+    closures: Sequence[engine.Closure], *, call_sid: str, now: dt.datetime
+) -> list[tuple[str, Sql]]:
     """Free the agents of `closures` that this call engages; count no-answers.
 
     An agent who reaches their group's `missed_to_pause` consecutive no-answers is
-    put on break, and the history says so.
+    put on break, and the status history says so. The history rows are written
+    first, judged on the rows as they were: the same state the UPDATE judges.
     """
     agent_ids = sorted({c.offer.agent_id for c in closures if c.offer.agent_id})
     if not agent_ids:
-        return
-    missed = {c.offer.agent_id: c.offer for c in closures if c.missed}
-    updates = {
-        "engaged_until": Case(
-            When(engaged_call_sid=call_sid, then=Value(now)),
-            default=F("engaged_until"),
-        )
-    }
+        return []
+    missed = {c.offer.agent_id: c.offer.missed_to_pause for c in closures if c.missed}
+    pausing = {agent: limit for agent, limit in missed.items() if agent and limit}
+    statements = [
+        (f"pause-history-{agent_id}", _pause_history(agent_id, limit, now))
+        for agent_id, limit in pausing.items()
+    ]
+    sets = [
+        "engaged_until = CASE WHEN engaged_call_sid = "
+        + P(call_sid)
+        + " THEN "
+        + P(_dt(now))
+        + " ELSE engaged_until END"
+    ]
     if missed:
-        updates["missed_in_row"] = Case(
-            When(pk__in=list(missed), then=F("missed_in_row") + 1),
-            default=F("missed_in_row"),
-            output_field=PositiveIntegerField(),
+        sets.append(
+            "missed_in_row = CASE WHEN id IN ("
+            + COMMA.join(P(agent) for agent in missed if agent)
+            + ") THEN missed_in_row + 1 ELSE missed_in_row END"
         )
-    Agent.objects.filter(pk__in=agent_ids).update(**updates)
-    for agent_id, offer in missed.items():
-        if offer.missed_to_pause:
-            _pause_after_misses(agent_id, limit=offer.missed_to_pause, now=now)
-
-
-def _pause_after_misses(agent_id: int, *, limit: int, now: dt.datetime) -> None:
-    reason = f"missed {limit} calls"
-    paused = Agent.objects.filter(
-        pk=agent_id, status=AgentStatus.AVAILABLE, missed_in_row__gte=limit
-    ).update(
-        status=AgentStatus.BREAK,
-        status_reason=reason,
-        status_until=None,
-        status_changed_at=now,
+    if pausing:
+        pauses = Sql(" OR ").join(
+            "(id = " + P(agent) + " AND " + _reaches(limit, now) + ")"
+            for agent, limit in pausing.items()
+        )
+        for column, value in (
+            ("status", AgentStatus.BREAK.value),
+            ("status_until", None),
+            ("status_changed_at", _dt(now)),
+        ):
+            sets.append(
+                f"{column} = CASE WHEN "
+                + pauses
+                + " THEN "
+                + P(value)
+                + f" ELSE {column} END"
+            )
+        reasons = Sql(" ").join(
+            "WHEN id = "
+            + P(agent)
+            + " AND "
+            + _reaches(limit, now)
+            + " THEN "
+            + P(pause_reason(limit))
+            for agent, limit in pausing.items()
+        )
+        sets.append("status_reason = CASE " + reasons + " ELSE status_reason END")
+    statements.append(
+        (
+            "release",
+            f"UPDATE {AGENT} SET "
+            + COMMA.join(sets)
+            + " WHERE id IN ("
+            + COMMA.join(P(agent) for agent in agent_ids)
+            + ")",
+        )
     )
-    if paused:
-        StatusChange.objects.create(
-            agent_id=agent_id,
-            old_status=AgentStatus.AVAILABLE,
-            new_status=AgentStatus.BREAK,
-            reason=reason,
-            changed_at=now,
-            via=StatusVia.MISSED_CALLS,
-        )
+    return statements
+
+
+def pause_reason(limit: int) -> str:
+    return f"missed {limit} calls"
+
+
+def _reaches(limit: int, now: dt.datetime) -> Sql:
+    """The row (as it was) pauses at this no-answer: available, at the limit."""
+    return _rules([rules.AVAILABLE], now) + " AND missed_in_row + 1 >= " + P(limit)
+
+
+def _pause_history(agent_id: int, limit: int, now: dt.datetime) -> Sql:
+    return (
+        f"INSERT INTO {STATUS_CHANGE} (agent_id, old_status, new_status, reason,"
+        " until, changed_at, via, user_id) SELECT id, status, "
+        + P(AgentStatus.BREAK.value)
+        + ", "
+        + P(pause_reason(limit))
+        + ", NULL, "
+        + P(_dt(now))
+        + ", "
+        + P(StatusVia.MISSED_CALLS.value)
+        + f", NULL FROM {AGENT} WHERE id = "
+        + P(agent_id)
+        + " AND "
+        + _reaches(limit, now)
+    )
 
 
 def start_wrapup(
     *, agent_id: int, call_sid: str, wrapup_seconds: int, now: dt.datetime
-) -> None:
-    """The agent answered and the call is over: rest, then free."""
-    free = orm_condition([rules.NOT_ENGAGED], moment=now, aliases=ORM_AGENT, zones=())
-    wrapup_until = Value(now + dt.timedelta(seconds=wrapup_seconds))
-    Agent.objects.filter(pk=agent_id).update(
-        engaged_until=Case(
-            When(engaged_call_sid=call_sid, then=wrapup_until),
-            When(free, then=wrapup_until),
-            default=F("engaged_until"),
-        ),
-        engaged_call_sid=Case(
-            When(engaged_call_sid=call_sid, then=Value(call_sid)),
-            When(free, then=Value(call_sid)),
-            default=F("engaged_call_sid"),
-        ),
-        last_answered_at=now,
-        missed_in_row=0,
+) -> Sql:
+    """The agent answered and the call is over: rest, then free.
+
+    Unless another call already holds them (a late report): then only the
+    answer counts.
+    """
+    ours = (
+        "(engaged_call_sid = " + P(call_sid) + " OR " + _rules([rules.NOT_ENGAGED], now)
+    )
+    ours += ")"
+    until = _dt(now + dt.timedelta(seconds=wrapup_seconds))
+    return (
+        f"UPDATE {AGENT} SET engaged_until = CASE WHEN "
+        + ours
+        + " THEN "
+        + P(until)
+        + " ELSE engaged_until END, engaged_call_sid = CASE WHEN "
+        + ours
+        + " THEN "
+        + P(call_sid)
+        + " ELSE engaged_call_sid END, last_answered_at = "
+        + P(_dt(now))
+        + ", missed_in_row = 0 WHERE id = "
+        + P(agent_id)
     )
 
 
-def advance_rotation(group: AgentGroup, offers: Sequence[engine.NewOffer]) -> None:
+def advance_rotation(
+    group: AgentGroup, offers: Sequence[engine.NewOffer]
+) -> Sql | None:
     """Move each tier's round-robin pointer to the member offered last in it."""
     mine = [offer for offer in offers if offer.group_id == group.pk]
     if not mine:
-        return
-    rotation = engine.Rotation(group.rotation).advanced(mine)
-    AgentGroup.objects.filter(pk=group.pk).update(rotation=rotation)
-    group.rotation = rotation
+        return None
+    group.rotation = engine.Rotation(group.rotation).advanced(mine)
+    value = connection.ops.adapt_json_value(group.rotation, None)
+    return f"UPDATE {GROUP} SET rotation = " + P(value) + " WHERE id = " + P(group.pk)
 
 
-def _datetime(moment: dt.datetime):
-    return connection.ops.adapt_datetimefield_value(moment)
+def _rules(eligibility, now: dt.datetime) -> Sql:
+    return SqlContext(moment=now, aliases={"agent": AGENT}).fragment(
+        all_of(eligibility)
+    )
+
+
+def _dt(moment: dt.datetime | None):
+    return None if moment is None else connection.ops.adapt_datetimefield_value(moment)

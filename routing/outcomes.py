@@ -1,23 +1,26 @@
 """Call state: the call and its offers as stored, and what a request's report writes."""
 
 import datetime as dt
+import json
 
-from django.db import IntegrityError
-from django.db.models import Case, Value, When
+from django.db import connection
 
 from agents.models import AgentGroup
+from agents.rules import Sql
 from routing import claims, engine
 from routing.exotel import ExotelRequest
 from routing.models import Attempt, Call, CallResult, Outcome
 from routing.routes import resolve_group
+from routing.writes import Batch
+
+ATTEMPT = Attempt._meta.db_table
+CALL = Call._meta.db_table
+P = Sql.param
+COMMA = Sql(", ")
 
 
 class UnknownGroup(Exception):
     """The pinned URL names a group that does not exist."""
-
-
-class StaleOffers(IntegrityError):
-    """The offers changed since we read them: another request recorded first."""
 
 
 def report_of(request: ExotelRequest, *, ends_call: bool = False) -> engine.Report:
@@ -29,36 +32,55 @@ def report_of(request: ExotelRequest, *, ends_call: bool = False) -> engine.Repo
     )
 
 
-def find_call(
-    *, request: ExotelRequest, group_slug: str | None, now: dt.datetime
-) -> Call:
-    """Return the request's call: the stored one, or a new one not yet saved.
+OFFER_COLUMNS = (
+    "x.id, x.number, x.position, x.outcome, x.hold_until, x.agent_id, x.group_id,"
+    " x.offered_at, xg.missed_to_pause, xg.wrapup_seconds"
+)
 
-    A new call gets its group now, from the pinned slug or the routes; it keeps
-    that group for the rest of the call.
+
+def load_call(
+    *, request: ExotelRequest, group_slug: str | None, now: dt.datetime
+) -> tuple[Call, list[engine.Offer]]:
+    """Return the request's call and its offers, in one statement.
+
+    The stored call, or a new one not yet saved: a new call gets its group now,
+    from the pinned slug or the routes, and keeps it for the rest of the call. A
+    pinned slug must name a group, even for a call that already has its own.
     """
-    call = (
-        Call.objects.select_related("group__overflow__overflow")
-        .filter(sid=request.call_sid)
-        .first()
+    call_fields = [field.attname for field in Call._meta.concrete_fields]
+    group_fields = [field.attname for field in AgentGroup._meta.concrete_fields]
+    group_table = AgentGroup._meta.db_table
+    pinned = f"(SELECT id FROM {group_table} WHERE slug = %s)"
+    sql = (
+        "SELECT "
+        + ", ".join(f"c.{name}" for name in call_fields)
+        + ", "
+        + ", ".join(f"g.{name}" for name in group_fields)
+        + f", {pinned}, ({_offers_json()})"
+        f" FROM (SELECT 1 AS one) q LEFT JOIN {CALL} c ON c.sid = %s"
+        f" LEFT JOIN {group_table} g ON g.id = COALESCE(c.group_id, {pinned})"
     )
-    if call is not None:
-        if group_slug and (call.group is None or call.group.slug != group_slug):
-            # The call keeps the group of its first request; the slug must exist.
-            if not AgentGroup.objects.filter(slug=group_slug).exists():
-                raise UnknownGroup(group_slug)
-        return call
-    if group_slug:
-        group = (
-            AgentGroup.objects.select_related("overflow__overflow")
-            .filter(slug=group_slug)
-            .first()
+    slug = group_slug or None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [slug, request.call_sid, slug])
+        row = cursor.fetchone()
+    call_values = row[: len(call_fields)]
+    group_values = row[len(call_fields) : len(call_fields) + len(group_fields)]
+    pinned_id, offers_json = row[-2:]
+    if group_slug and pinned_id is None:
+        raise UnknownGroup(group_slug)
+    group = None
+    if group_values[0] is not None:
+        group = AgentGroup.from_db(
+            connection.alias, group_fields, _from_db(AgentGroup, group_values)
         )
-        if group is None:
-            raise UnknownGroup(group_slug)
-    else:
+    if call_values[0] is not None:
+        call = Call.from_db(connection.alias, call_fields, _from_db(Call, call_values))
+        call.group = group
+        return call, _offers(offers_json)
+    if group is None and not group_slug:
         group = resolve_group(exophone=request.exophone, digits=request.digits)
-    return Call(
+    call = Call(
         sid=request.call_sid,
         caller=request.caller,
         exophone=request.exophone,
@@ -66,97 +88,216 @@ def find_call(
         group=group,
         first_seen_at=now,
     )
+    return call, []
 
 
 def offers_of(call: Call) -> list[engine.Offer]:
     """Return the call's offers as the planner reads them (none for a new call)."""
     if call.pk is None:
         return []
-    rows = call.attempts.values_list(
-        "pk",
-        "number",
-        "position",
-        "outcome",
-        "hold_until",
-        "agent_id",
-        "group_id",
-        "offered_at",
-        "group__missed_to_pause",
-        "group__wrapup_seconds",
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ({_offers_json()}) FROM {CALL} c WHERE c.id = %s", [call.pk]
+        )
+        return _offers(cursor.fetchone()[0])
+
+
+def _offers_json() -> str:
+    """The offers of call `c`, in call order, as one JSON array of arrays."""
+    joins = (
+        f" FROM {ATTEMPT} x LEFT JOIN {AgentGroup._meta.db_table} xg"
+        " ON xg.id = x.group_id WHERE x.call_id = c.id"
     )
-    return [
-        engine.Offer(*row[:8], missed_to_pause=row[8] or 0, wrapup_seconds=row[9] or 0)
-        for row in rows
-    ]
+    if connection.vendor == "postgresql":
+        return (
+            f"SELECT CAST(COALESCE(json_agg(json_build_array({OFFER_COLUMNS})"
+            f" ORDER BY x.position), '[]') AS text){joins}"
+        )
+    return (
+        "SELECT json_group_array(json(o)) FROM (SELECT json_array("
+        f"{OFFER_COLUMNS}) AS o{joins} ORDER BY x.position)"
+    )
 
 
-def write_settlement(
+def _offers(text: str | None) -> list[engine.Offer]:
+    offers = []
+    for row in json.loads(text or "[]"):
+        attempt_id, number, position, outcome, hold, agent, group, offered = row[:8]
+        offers.append(
+            engine.Offer(
+                attempt_id=attempt_id,
+                number=number,
+                position=position,
+                outcome=outcome,
+                hold_until=_moment(hold),
+                agent_id=agent,
+                group_id=group,
+                offered_at=_moment(offered),
+                missed_to_pause=row[8] or 0,
+                wrapup_seconds=row[9] or 0,
+            )
+        )
+    return offers
+
+
+def _moment(text: str | None) -> dt.datetime | None:
+    """A datetime from JSON: ISO with an offset (PostgreSQL) or naive UTC (SQLite)."""
+    if text is None:
+        return None
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _from_db(model, values) -> list:
+    """Convert raw column values as the ORM would (SQLite returns text datetimes)."""
+    converted = []
+    for field, value in zip(model._meta.concrete_fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column)
+        for converter in converters + column.get_db_converters(connection):
+            value = converter(value, column, connection)
+        converted.append(value)
+    return converted
+
+
+def settlement_statements(
+    batch: Batch,
     call: Call,
     settlement: engine.Settlement,
     *,
     request: ExotelRequest,
     now: dt.datetime,
 ) -> None:
-    """Write the outcomes `settlement` gives, free its agents, end the call if so."""
+    """Add the writes of `settlement` to `batch`: outcomes, freed agents, the end."""
     closures = settlement.closures
-    if closures:
-        changed = Attempt.objects.filter(
-            pk__in=[closure.offer.attempt_id for closure in closures],
-            outcome=Outcome.PENDING,
-        ).update(
-            outcome=Case(
-                *[
-                    When(pk=closure.offer.attempt_id, then=Value(closure.outcome))
-                    for closure in closures
-                ]
-            ),
-            outcome_at=now,
-        )
-        if changed != len(closures):
-            raise StaleOffers(f"call {call.sid}: its offers changed meanwhile")
     answered = settlement.answered
-    claims.release_agents(
-        call_sid=call.sid,
-        closures=[c for c in closures if c.offer is not answered],
-        now=now,
-    )
-    if answered is not None:
-        Attempt.objects.filter(pk=answered.attempt_id).update(
-            talk_seconds=request.dial_call_duration
+    talk_seconds = request.dial_call_duration
+    if closures:
+        batch.add(
+            "close-offers",
+            lambda _call: close_offers(
+                closures, answered=answered, talk_seconds=talk_seconds, now=now
+            ),
+            expect=len(closures),
         )
-        if answered.agent_id:
-            claims.start_wrapup(
-                agent_id=answered.agent_id,
-                call_sid=call.sid,
-                wrapup_seconds=answered.wrapup_seconds,
+    rest = [closure for closure in closures if closure.offer is not answered]
+    for name, statement in claims.release_agents(rest, call_sid=call.sid, now=now):
+        batch.add(name, lambda _call, statement=statement: statement)
+    if answered is not None and answered.agent_id:
+        wrapup = claims.start_wrapup(
+            agent_id=answered.agent_id,
+            call_sid=call.sid,
+            wrapup_seconds=answered.wrapup_seconds,
+            now=now,
+        )
+        batch.add("wrapup", lambda _call: wrapup)
+    if settlement.result and call.pk is not None:
+        batch.add(
+            "end-call",
+            lambda call_id: end_call(
+                call_id,
+                result=settlement.result,
+                answered_by=answered.agent_id if answered else None,
+                talk_seconds=talk_seconds,
                 now=now,
-            )
-        Call.objects.filter(pk=call.pk).update(
-            result=CallResult.ANSWERED,
-            answered_by_id=answered.agent_id,
-            ended_at=now,
-            talk_seconds=request.dial_call_duration,
+            ),
         )
-    elif settlement.result:
-        # An answered call stays answered; otherwise the first end is kept.
-        Call.objects.filter(pk=call.pk, ended_at__isnull=True).exclude(
-            result=CallResult.ANSWERED
-        ).update(result=settlement.result, ended_at=now)
 
 
-def log_offers(
-    call: Call, offers, *, first_position: int, now: dt.datetime
-) -> list[Attempt]:
-    return Attempt.objects.bulk_create(
-        Attempt(
-            call=call,
-            agent_id=offer.agent_id,
-            group_id=offer.group_id,
-            number=offer.number,
-            position=first_position + index,
-            reason=offer.reason[:200],
-            offered_at=now,
-            hold_until=offer.hold_until,
-        )
-        for index, offer in enumerate(offers)
+def close_offers(
+    closures, *, answered, talk_seconds: int | None, now: dt.datetime
+) -> Sql:
+    """Close the offers of `closures` that are still pending, each with its outcome."""
+    outcomes = Sql(" ").join(
+        "WHEN " + P(closure.offer.attempt_id) + " THEN " + P(closure.outcome)
+        for closure in closures
     )
+    talk = Sql("talk_seconds")
+    if answered is not None:
+        talk = (
+            "CASE WHEN id = "
+            + P(answered.attempt_id)
+            + " THEN "
+            + P(talk_seconds)
+            + " ELSE talk_seconds END"
+        )
+    return (
+        f"UPDATE {ATTEMPT} SET outcome = CASE id "
+        + outcomes
+        + " END, outcome_at = "
+        + P(_dt(now))
+        + ", talk_seconds = "
+        + talk
+        + " WHERE id IN ("
+        + COMMA.join(P(closure.offer.attempt_id) for closure in closures)
+        + ") AND outcome = "
+        + P(Outcome.PENDING.value)
+        + " RETURNING id"
+    )
+
+
+def end_call(
+    call_id: Sql,
+    *,
+    result: str,
+    answered_by: int | None,
+    talk_seconds: int | None,
+    now: dt.datetime,
+) -> Sql:
+    """Record how the call ended. An answered call stays answered; otherwise the
+    first end reported is kept."""
+    sets = "result = " + P(result) + ", ended_at = " + P(_dt(now))
+    where = "id = " + call_id
+    if result == CallResult.ANSWERED:
+        sets += ", answered_by_id = " + P(answered_by)
+        sets += ", talk_seconds = " + P(talk_seconds)
+    else:
+        where += " AND ended_at IS NULL AND result <> " + P(CallResult.ANSWERED.value)
+    return f"UPDATE {CALL} SET " + sets + " WHERE " + where
+
+
+def insert_call(call: Call, *, result: str, now: dt.datetime) -> Sql:
+    """Create the call, unless a concurrent first request did (then no row)."""
+    values = [
+        call.sid,
+        call.caller,
+        call.exophone,
+        call.digits,
+        call.group_id,
+        _dt(call.first_seen_at),
+        result or CallResult.IN_PROGRESS.value,
+        _dt(now) if result else None,
+    ]
+    return (
+        f"INSERT INTO {CALL} (sid, caller, exophone, digits, group_id, first_seen_at,"
+        " result, ended_at) VALUES ("
+        + COMMA.join(P(value) for value in values)
+        + ") ON CONFLICT (sid) DO NOTHING RETURNING id"
+    )
+
+
+def insert_attempts(
+    call_id: Sql, offers, *, first_position: int, now: dt.datetime
+) -> Sql:
+    """Log the new offers of the answer, numbered after the call's earlier ones."""
+    rows = []
+    for index, offer in enumerate(offers):
+        values = [
+            offer.agent_id,
+            offer.group_id,
+            offer.number,
+            first_position + index,
+            offer.reason[:200],
+            _dt(now),
+            _dt(offer.hold_until),
+            Outcome.PENDING.value,
+        ]
+        rows.append("(" + call_id + ", " + COMMA.join(P(v) for v in values) + ")")
+    return (
+        f"INSERT INTO {ATTEMPT} (call_id, agent_id, group_id, number, position,"
+        " reason, offered_at, hold_until, outcome) VALUES " + COMMA.join(rows)
+    )
+
+
+def _dt(moment: dt.datetime | None):
+    return None if moment is None else connection.ops.adapt_datetimefield_value(moment)

@@ -4,9 +4,12 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
+from django.db import connection
 from django.http import QueryDict
 
+from agents.rules import Sql
 from routing.models import Call, WebhookRequest
+from routing.writes import execute
 
 MAX_PARAMS = 50
 MAX_VALUE = 200
@@ -40,18 +43,53 @@ def log_request(
     notes: str,
     now: dt.datetime,
     degraded: bool = False,
-) -> WebhookRequest:
-    """Keep a record of one webhook request and our answer to it."""
-    return WebhookRequest.objects.create(
-        endpoint=received.endpoint,
-        params=received.params,
-        call=call,
-        call_sid=received.params.get("CallSid", "")[:64],
-        group_slug=group_slug[:50],
-        status_code=status_code,
-        response_body=body,
-        notes=notes[:200],
-        degraded=degraded,
-        duration_ms=(time.perf_counter() - received.started) * 1000,
-        received_at=now,
+) -> None:
+    """Keep a record of one webhook request and our answer to it, on its own."""
+    execute(
+        insert_log(
+            received,
+            Sql.param(call.pk if call else None),
+            group_slug=group_slug,
+            status_code=status_code,
+            body=body,
+            notes=notes,
+            now=now,
+            degraded=degraded,
+        )
+    )
+
+
+def insert_log(
+    received: Received,
+    call_id: Sql,
+    *,
+    group_slug: str,
+    status_code: int,
+    body: str,
+    notes: str,
+    now: dt.datetime,
+    degraded: bool = False,
+) -> Sql:
+    """The request's log row, every value within its column."""
+    ops = connection.ops
+    values = [
+        received.params.get("CallSid", "")[:64],
+        received.endpoint,
+        group_slug[:50],
+        ops.adapt_json_value(received.params, None),
+        status_code,
+        body,
+        notes[:200],
+        degraded,
+        (time.perf_counter() - received.started) * 1000,
+        ops.adapt_datetimefield_value(now),
+    ]
+    return (
+        f"INSERT INTO {WebhookRequest._meta.db_table} (call_id, call_sid, endpoint,"
+        " group_slug, params, status_code, response_body, notes, degraded,"
+        " duration_ms, received_at) VALUES ("
+        + call_id
+        + ", "
+        + Sql(", ").join(Sql.param(value) for value in values)
+        + ")"
     )

@@ -15,7 +15,7 @@ again from what the first wrote.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from agents.models import AgentGroup, Strategy
 from routing import claims, engine, outcomes
@@ -23,7 +23,8 @@ from routing.chain import Pools, overflow_chain, plan_with_reads
 from routing.exotel import ExotelRequest
 from routing.models import Call, CallResult
 from routing.outcomes import UnknownGroup
-from routing.requestlog import Received, log_request
+from routing.requestlog import Received, insert_log, log_request
+from routing.writes import Batch, ClaimsLost
 
 __all__ = [
     "CallContention",
@@ -81,8 +82,7 @@ def _route_once(
     now: dt.datetime,
     received: Received | None,
 ) -> RouteAnswer:
-    call = outcomes.find_call(request=request, group_slug=group_slug, now=now)
-    offers = outcomes.offers_of(call)
+    call, offers = outcomes.load_call(request=request, group_slug=group_slug, now=now)
     chain = overflow_chain(call.group) if call.group else []
     settlement = engine.settle(
         offers,
@@ -110,46 +110,74 @@ def _route_once(
             group=call.group,
             notes=[*plan.notes, *plan.reasons],
         )
-        writes = is_new or settlement.closures or settlement.result or plan.new
-        if not writes:
-            # A repeat, or nothing more to offer: only the log row to write.
-            _log(received, answer, now=now)
-            return answer
-        with transaction.atomic():
-            if is_new:
-                call.pk, call._state.adding = None, True
-                # A concurrent first request that saved it first makes this fail:
-                # the whole decision is then made again, for the stored call.
-                call.save(force_insert=True)
-            outcomes.write_settlement(call, settlement, request=request, now=now)
-            agents = {offer.agent_id for offer in plan.new if offer.agent_id}
-            won = claims.claim_agents(plan.new, call_sid=call.sid, now=now)
-            if won != agents:
-                # Other calls were faster to some agents: plan again without them.
-                transaction.set_rollback(True)
-                lost |= agents - won
-                continue
-            outcomes.log_offers(call, plan.new, first_position=len(offers) + 1, now=now)
-            for group in chain:
-                if group.strategy == Strategy.ROUND_ROBIN:
-                    claims.advance_rotation(group, plan.new)
-            _log(received, answer, now=now)
+        batch = _route_batch(
+            call, settlement, plan, chain, offers, request, received, now=now
+        )
+        try:
+            call_id = batch.run() if batch.steps or batch.new_call else call.pk
+        except ClaimsLost as lost_claims:
+            # Other calls were faster to some agents: plan again without them.
+            lost |= lost_claims.agent_ids
+            continue
+        if is_new:
+            call.pk, call._state.adding = call_id, False
+        if settlement.result:
+            call.result = settlement.result
         return answer
     raise CallContention(f"call {request.call_sid}: agents kept being claimed away")
 
 
-def _log(received: Received | None, answer: RouteAnswer, *, now: dt.datetime) -> None:
-    if received is None:
-        return
-    log_request(
-        received,
-        call=answer.call if answer.call and answer.call.pk else None,
-        group_slug=answer.group.slug if answer.group else "",
-        status_code=200,
-        body=answer.body,
-        notes="; ".join(answer.notes),
-        now=now,
-    )
+def _route_batch(
+    call: Call,
+    settlement: engine.Settlement,
+    plan: engine.Plan,
+    chain: list[AgentGroup],
+    offers: list[engine.Offer],
+    request: ExotelRequest,
+    received: Received | None,
+    *,
+    now: dt.datetime,
+) -> Batch:
+    """The writes of a Dial Whom request, its log row last."""
+    batch = Batch(call_id=call.pk)
+    if call.pk is None:
+        batch.new_call = lambda _call: outcomes.insert_call(
+            call, result=settlement.result, now=now
+        )
+    outcomes.settlement_statements(batch, call, settlement, request=request, now=now)
+    if plan.new:
+        claimed = claims.claimed_agent_ids(plan.new)
+        if claimed:
+            statement = claims.claim_agents(plan.new, call_sid=call.sid, now=now)
+            batch.add("claim", lambda _call: statement, claims=claimed)
+        batch.add(
+            "offers",
+            lambda call_id: outcomes.insert_attempts(
+                call_id, plan.new, first_position=len(offers) + 1, now=now
+            ),
+        )
+        for group in chain:
+            if group.strategy == Strategy.ROUND_ROBIN:
+                rotation = claims.advance_rotation(group, plan.new)
+                if rotation is not None:
+                    batch.add("rotation", lambda _call, sql=rotation: sql)
+    if received is not None:
+        body = ",".join(plan.numbers)
+        notes = "; ".join([*plan.notes, *plan.reasons])
+        group_slug = call.group.slug if call.group else ""
+        batch.add(
+            "log",
+            lambda call_id: insert_log(
+                received,
+                call_id,
+                group_slug=group_slug,
+                status_code=200,
+                body=body,
+                notes=notes,
+                now=now,
+            ),
+        )
+    return batch
 
 
 def record_call_end(
@@ -201,19 +229,27 @@ def _record(
             now=now,
             parallel_ringing=getattr(call.group, "parallel_ringing", False),
         )
+        batch = Batch(call_id=call.pk)
+        outcomes.settlement_statements(
+            batch, call, settlement, request=request, now=now
+        )
+        if received is not None:
+            group_slug = call.group.slug if call.group else ""
+            batch.add(
+                "log",
+                lambda call_id, group_slug=group_slug: insert_log(
+                    received,
+                    call_id,
+                    group_slug=group_slug,
+                    status_code=200,
+                    body="",
+                    notes="",
+                    now=now,
+                ),
+            )
         try:
-            with transaction.atomic():
-                outcomes.write_settlement(call, settlement, request=request, now=now)
-                if received is not None:
-                    log_request(
-                        received,
-                        call=call,
-                        group_slug=call.group.slug if call.group else "",
-                        status_code=200,
-                        body="",
-                        notes="",
-                        now=now,
-                    )
+            if batch.steps:
+                batch.run()
         except IntegrityError:
             continue
         call.refresh_from_db()

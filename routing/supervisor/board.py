@@ -12,7 +12,7 @@ from django.db.models import (
 )
 
 from agents import rules
-from agents.models import AgentGroup, Membership
+from agents.models import AgentGroup, Membership, StatusChange
 from routing.models import Attempt, Call, CallResult
 
 
@@ -21,8 +21,12 @@ def board_members(*, group: AgentGroup, now: dt.datetime) -> QuerySet:
 
     Each row carries `on_duty`, `engaged`, the offer that engages the agent
     (`engaged_since`, `engaged_outcome`, `engaged_call_id`) and the agent's last
-    answered call (`last_call_id`, `last_call_sid`), in one query.
+    answered call (`last_call_id`, `last_call_sid`), and where the status came
+    from (`status_via`, `status_by`: the last StatusChange), in one query.
     """
+    last_change = StatusChange.objects.filter(agent=OuterRef("agent")).order_by(
+        "-changed_at", "-pk"
+    )
     engaging_offer = Attempt.objects.filter(
         agent=OuterRef("agent"), call__sid=OuterRef("agent__engaged_call_sid")
     ).order_by("-offered_at")
@@ -52,6 +56,8 @@ def board_members(*, group: AgentGroup, now: dt.datetime) -> QuerySet:
             engaged_call_id=Subquery(engaging_offer.values("call_id")[:1]),
             last_call_id=Subquery(last_answered.values("pk")[:1]),
             last_call_sid=Subquery(last_answered.values("sid")[:1]),
+            status_via=Subquery(last_change.values("via")[:1]),
+            status_by=Subquery(last_change.values("user__username")[:1]),
         )
         .order_by("priority", "position", "agent__name")
     )

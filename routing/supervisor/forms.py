@@ -32,14 +32,39 @@ class PreviewForm(forms.Form):
             raise ValidationError(f"Not a phone number: {caller}") from error
 
 
+BREAK_MINUTES = [
+    ("", "until changed"),
+    ("15", "15 minutes"),
+    ("30", "30 minutes"),
+    ("60", "60 minutes"),
+]
+
+
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=AgentStatus.choices)
     reason = forms.CharField(required=False, max_length=200)
+    minutes = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=BREAK_MINUTES,
+    )
 
 
 class ReportForm(forms.Form):
     date = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class AgentTimeForm(forms.Form):
+    # A text box, YYYY-MM-DD: the browser's date picker writes the browser's locale.
+    date = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(
+            format="%Y-%m-%d", attrs={"placeholder": "YYYY-MM-DD", "size": 10}
+        ),
     )
 
 

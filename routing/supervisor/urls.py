@@ -34,5 +34,15 @@ urlpatterns = [
         _page(views.change_status),
         name="supervisor-agent-status",
     ),
+    path(
+        "groups/<slug:slug>/board/agents/<int:agent_id>/personal-link/",
+        _page(views.personal_link),
+        name="supervisor-personal-link",
+    ),
+    path(
+        "groups/<slug:slug>/agent-time/",
+        _page(views.agent_time),
+        name="supervisor-agent-time",
+    ),
     path("groups/<slug:slug>/reports/", _page(views.report), name="supervisor-report"),
 ]

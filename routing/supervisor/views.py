@@ -14,14 +14,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from agents.admin import issue_link_page
 from agents.coverage import coverage_gaps, describe_gap
-from agents.models import Agent, AgentGroup, AgentStatus, Membership
-from agents.services import set_agent_status
+from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
+from agents.services import break_end, end_due_breaks, set_agent_status
+from agents.templatetags.agent_status import describe_status
 from routing.models import Call
 from routing.preview import preview_route
 from routing.reports import day_report, hourly_chart
+from routing.supervisor.agent_time import agent_times
 from routing.supervisor.board import board_members
 from routing.supervisor.forms import (
+    AgentTimeForm,
     CoverageForm,
     PreviewForm,
     ReportForm,
@@ -106,6 +110,7 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _board_context(request: HttpRequest, group: AgentGroup) -> dict:
     now = timezone.now()
+    end_due_breaks(now=now)
     members = list(board_members(group=group, now=now))
     visible = _visible_call_ids(
         request,
@@ -150,18 +155,42 @@ def change_status(request: HttpRequest, slug: str, agent_id: int) -> HttpRespons
     form = StatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose available, on break or offline.")
+        return redirect("supervisor-board", slug=group.slug)
+    now = timezone.now()
+    status = AgentStatus(form.cleaned_data["status"])
+    until = break_end(form.cleaned_data["minutes"], now=now)
+    outcome = set_agent_status(
+        agents=Agent.objects.filter(pk=membership.agent_id),
+        status=status,
+        reason=form.cleaned_data["reason"],
+        until=until,
+        via=StatusVia.BOARD,
+        user=request.user,
+        now=now,
+    )
+    name = membership.agent.name
+    if outcome.inactive:
+        messages.error(request, f"{name} is inactive: status not changed.")
     else:
-        status = AgentStatus(form.cleaned_data["status"])
-        set_agent_status(
-            agents=Agent.objects.filter(pk=membership.agent_id),
-            status=status,
-            reason=form.cleaned_data["reason"].strip(),
-            now=timezone.now(),
-        )
-        messages.success(
-            request, f"{membership.agent.name} is now {status.label.lower()}."
-        )
+        text = describe_status(status, form.cleaned_data["reason"], until, now=now)
+        messages.success(request, f"{name} is now {text[0].lower()}{text[1:]}.")
     return redirect("supervisor-board", slug=group.slug)
+
+
+@require_POST
+def personal_link(request: HttpRequest, slug: str, agent_id: int) -> HttpResponse:
+    """Make a new personal link for one member and show it once."""
+    group = _group(request, slug)
+    membership = get_object_or_404(
+        Membership.objects.select_related("agent"), group=group, agent_id=agent_id
+    )
+    return issue_link_page(
+        request,
+        agent=membership.agent,
+        back_url=reverse("supervisor-board", args=[group.slug]),
+        back_label=f"the live board of {group.name}",
+        context=admin.site.each_context(request),
+    )
 
 
 @require_GET
@@ -235,4 +264,30 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             "next_day": date + dt.timedelta(days=1),
         },
         title=f"Report: {group.name}, {date:%a %d %b %Y}",
+    )
+
+
+@require_GET
+def agent_time(request: HttpRequest, slug: str) -> HttpResponse:
+    """Show each member's time available, on break and offline on one day."""
+    group = _group(request, slug)
+    now = timezone.now()
+    end_due_breaks(now=now)
+    form = AgentTimeForm(request.GET or None)
+    today = now.astimezone(zoneinfo.ZoneInfo(group.timezone)).date()
+    date = (form.cleaned_data.get("date") if form.is_valid() else None) or today
+    if not form.is_bound:
+        form = AgentTimeForm(initial={"date": date})
+    return _render(
+        request,
+        "supervisor/agent_time.html",
+        {
+            "group": group,
+            "form": form,
+            "rows": agent_times(group=group, date=date, now=now),
+            "date": date,
+            "previous_day": date - dt.timedelta(days=1),
+            "next_day": date + dt.timedelta(days=1),
+        },
+        title=f"Agent time: {group.name}, {date:%a %d %b %Y}",
     )

@@ -34,13 +34,13 @@ def roster(make_group, make_agent):
 def test_exception_after_claim_rolls_the_claim_back(roster, monkeypatch):
     _, asha, ravi = roster
     assert route("first") == ["+919900000001"]
-    log_offers = outcomes.log_offers
+    insert_attempts = outcomes.insert_attempts
 
     def log_then_fail(*args, **kwargs):
-        log_offers(*args, **kwargs)
+        insert_attempts(*args, **kwargs)
         raise RuntimeError("the process died here")
 
-    monkeypatch.setattr(outcomes, "log_offers", log_then_fail)
+    monkeypatch.setattr(outcomes, "insert_attempts", log_then_fail)
 
     with pytest.raises(RuntimeError):
         route("second")
@@ -59,13 +59,13 @@ def test_exception_after_claim_rolls_the_claim_back(roster, monkeypatch):
 def test_database_rejecting_the_attempt_rolls_the_claim_back(roster, monkeypatch):
     _, _, ravi = roster
     assert route("first") == ["+919900000001"]
-    log_offers = outcomes.log_offers
+    insert_attempts = outcomes.insert_attempts
 
-    def log_at_position_zero(call, offers, *, first_position, now):
+    def log_at_position_zero(call_id, offers, *, first_position, now):
         # Violates attempt_position_positive: the database refuses the insert.
-        log_offers(call, offers, first_position=0, now=now)
+        return insert_attempts(call_id, offers, first_position=0, now=now)
 
-    monkeypatch.setattr(outcomes, "log_offers", log_at_position_zero)
+    monkeypatch.setattr(outcomes, "insert_attempts", log_at_position_zero)
 
     with pytest.raises(services.CallContention):
         route("second")
@@ -78,7 +78,7 @@ def test_database_rejecting_the_attempt_rolls_the_claim_back(roster, monkeypatch
 def test_failed_request_answers_500_and_frees_everyone(roster, monkeypatch):
     _, _, ravi = roster
     Client().get(f"/exotel/{TOKEN}/dial-whom/support/", {"CallSid": "first"})
-    monkeypatch.setattr(outcomes, "log_offers", lambda *args, **kwargs: 1 / 0)
+    monkeypatch.setattr(outcomes, "insert_attempts", lambda *args, **kwargs: 1 / 0)
 
     response = Client(raise_request_exception=False).get(
         f"/exotel/{TOKEN}/dial-whom/support/", {"CallSid": "second"}
