@@ -223,7 +223,10 @@ def run_engine(database_env, *, phases, rates, history, args) -> dict:
 
 
 def profile(env: dict, requests: int) -> dict:
-    """Profile first requests in one process (bench/profile.py); return the summary."""
+    """Profile first requests in one process (bench/profile.py), for each group.
+
+    Return each group's summary; the cProfile is in results/profile-<group>.txt.
+    """
     summary = RESULTS / "profile.json"
     manage(
         env,
@@ -234,9 +237,12 @@ def profile(env: dict, requests: int) -> dict:
         "from pathlib import Path\n"
         "from bench.profile import profile_first_requests\n"
         "from bench.runner import first_path\n"
-        "summary = profile_first_requests(\n"
-        "    path_of=lambda sid: first_path('bench-10', sid),\n"
-        f"    requests={requests}, out=Path({str(RESULTS / 'profile.txt')!r}))\n"
+        "summary = {}\n"
+        f"for slug in {list(GROUP_SIZES)!r}:\n"
+        "    summary[slug] = profile_first_requests(\n"
+        "        path_of=lambda sid: first_path(slug, f'{slug}-{sid}'),\n"
+        f"        requests={requests},\n"
+        f"        out=Path({str(RESULTS)!r}) / f'profile-{{slug}}.txt')\n"
         f"Path({str(summary)!r}).write_text(json.dumps(summary, indent=2))\n",
     )
     return json.loads(summary.read_text())
@@ -614,6 +620,13 @@ def table(results: dict, rates: list[int], sqlite_rate: int) -> str:
         f"{pg['history']:,} past attempts ({pg['degraded_answers']} degraded answers)",
     ]
     lines += _format(rows)
+    for slug, summary in pg.get("profile", {}).items():
+        lines.append(
+            f"one process, first request to {slug}: p50 {summary['wall_p50_ms']:.1f} ms"
+            f", of which SQL {summary['sql_ms_per_request']:.1f} ms"
+            f" ({summary['statements_per_request']:.0f} statements,"
+            f" {summary['round_trips_per_request']} round trips)"
+        )
     if "sqlite" in results:
         sqlite = results["sqlite"]
         rows = [["phase", "req/s (sat.)", f"p50/p99 @{sqlite_rate}/s", "errors"]]
