@@ -71,6 +71,11 @@ def main() -> None:
     parser.add_argument("--sqlite-rate", type=int, default=30)
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument(
+        "--py-spy",
+        metavar="PY_SPY",
+        help="a py-spy binary: sample gunicorn during the first-10 saturation",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=200,
@@ -193,17 +198,22 @@ def run_engine(database_env, *, phases, rates, history, args) -> dict:
     if "DATABASE_URL" in database_env:
         result["server"] = server_settings(database_env["DATABASE_URL"])
         reset_statement_stats(database_env["DATABASE_URL"])
-    with gunicorn(env, args.workers) as (base, log):
+    with gunicorn(env, args.workers) as (base, log, server_pid):
         step("warming up")
         saturate(base, "first-10", "warm", 2, args.connections)
         for phase in phases:
             settle(base)
             step(f"{phase}: saturation ({seconds:g} s)")
             load = os.getloadavg()[0]
-            figures = {
-                "load_before": load,
-                "saturation": saturate(base, phase, "sat", seconds, args.connections),
-            }
+            with sampling(args.py_spy, server_pid, phase, seconds) as samples:
+                figures = {
+                    "load_before": load,
+                    "saturation": saturate(
+                        base, phase, "sat", seconds, args.connections
+                    ),
+                }
+            if samples:
+                result["py_spy"] = samples
             for rate in rates if phase != "call" else ():
                 settle(base)
                 step(f"{phase}: {rate} req/s ({seconds:g} s)")
@@ -386,11 +396,54 @@ def gunicorn(env: dict, workers: int):
                 break
             except OSError:
                 time.sleep(0.1)
-        yield base, log.name
+        yield base, log.name, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+@contextmanager
+def sampling(py_spy: str | None, pid: int, phase: str, seconds: float):
+    """Sample gunicorn's workers with py-spy during the first-10 saturation.
+
+    Yield a dict filled afterwards: each frame's share of the samples that
+    include it (inclusive), the most common first.
+    """
+    samples: dict = {}
+    if not py_spy or phase != "first-10":
+        yield samples
+        return
+    raw = RESULTS / "py-spy-first-10.txt"
+    recorder = subprocess.Popen(
+        [py_spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw"]
+        + ["--duration", f"{max(1, int(seconds)):d}", "--output", str(raw)]
+        + ["--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield samples
+    finally:
+        recorder.wait(timeout=seconds + 60)
+    counts: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines() if raw.exists() else ():
+        stack, _, count = line.rpartition(" ")
+        frames = {
+            re.sub(r" \(.*", "", frame)
+            for frame in stack.split(";")
+            if not frame.startswith(("process ", "thread "))
+        }
+        total += int(count)
+        for frame in frames:
+            counts[frame] = counts.get(frame, 0) + int(count)
+    top = sorted(counts.items(), key=lambda item: -item[1])[:40]
+    samples.update(
+        {"samples": total, "inclusive": {f: round(c / total, 3) for f, c in top}}
+        if total
+        else {}
+    )
 
 
 def first_path(slug: str, sid: str) -> str:
