@@ -321,6 +321,7 @@ def statement_stats(url: str, top: int = 15) -> list[dict] | None:
             "total_ms": round(total + plan_total, 1),
             "mean_exec_ms": round(mean, 3),
             "plan_ms": round(plan_total, 1),
+            "mean_plan_ms": round(plan_total / plans, 3) if plans else None,
             "rows": rows_,
             "query": query[:400],
         }
