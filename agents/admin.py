@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import (
     Count,
     Prefetch,
@@ -13,12 +14,14 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from agents import rules
 from agents.models import (
+    CONNECT_SETTINGS,
     Agent,
     AgentGroup,
     AgentHours,
@@ -137,12 +140,25 @@ class GroupMembershipInline(MembershipInline):
     autocomplete_fields = ["agent"]
 
 
-class AgentHoursInline(SupervisorAccess, admin.TabularInline):
+class WeeklyHoursWidgets:
+    # Weekly hours are times of any day on the agent's or group's own clock: the
+    # admin's clock widget (a "Now" link, a note on the browser's offset from the
+    # server) means nothing for them.
+    formfield_overrides = {
+        models.TimeField: {
+            "widget": forms.TimeInput(
+                format="%H:%M", attrs={"size": 5, "placeholder": "HH:MM"}
+            )
+        }
+    }
+
+
+class AgentHoursInline(WeeklyHoursWidgets, SupervisorAccess, admin.TabularInline):
     model = AgentHours
     extra = 0
 
 
-class GroupHoursInline(SupervisorAccess, admin.TabularInline):
+class GroupHoursInline(WeeklyHoursWidgets, SupervisorAccess, admin.TabularInline):
     model = GroupHours
     extra = 0
 
@@ -157,6 +173,27 @@ class HolidayInline(SupervisorAccess, admin.TabularInline):
     extra = 0
 
 
+def group_page_links(group: AgentGroup):
+    """Render links from a group to its supervisor pages and its calls."""
+    links = [
+        (reverse("supervisor-preview", args=[group.slug]), "routing preview"),
+        (reverse("supervisor-board", args=[group.slug]), "live board"),
+        (reverse("supervisor-report", args=[group.slug]), "reports"),
+        (
+            reverse("supervisor-missed-callers", args=[group.slug]),
+            "callers to call back",
+        ),
+        (
+            reverse("admin:routing_call_changelist") + f"?group__id__exact={group.pk}",
+            "recent calls",
+        ),
+    ]
+    return format_html(
+        '<span class="related-pages">{}</span>',
+        format_html_join(" · ", '<a href="{}">{}</a>', links),
+    )
+
+
 @admin.register(AgentGroup)
 class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
     supervisor_can_add = False
@@ -168,9 +205,10 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
         "open_now",
         "member_count",
         "overflow",
-        "exophones",
+        "exophone_lines",
         "digits",
         "timezone",
+        "pages",
     ]
     list_select_related = ["overflow"]
     list_filter = ["strategy", "timezone"]
@@ -178,8 +216,9 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["supervisors"]
     inlines = [GroupMembershipInline, GroupHoursInline, HolidayInline]
+    readonly_fields = ["pages"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "strategy", "timezone"]}),
+        (None, {"fields": ["name", "slug", "strategy", "timezone", "pages"]}),
         (
             "Calls",
             {
@@ -197,6 +236,15 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
         (
             "Routes and overflow",
             {"fields": ["exophones", "digits", "overflow", "fallback_numbers"]},
+        ),
+        (
+            "Programmable Connect",
+            {
+                "description": "Used only by the Connect applet's dynamic URL "
+                "(/connect/); empty fields are left out of its answer. Ring "
+                "seconds above is sent as the longest ringing time.",
+                "fields": CONNECT_SETTINGS,
+            },
         ),
         ("Supervisors", {"fields": ["supervisors"]}),
     ]
@@ -235,6 +283,20 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
     @admin.display(description="members", ordering="member_count")
     def member_count(self, group):
         return group.member_count
+
+    @admin.display(description="ExoPhones")
+    def exophone_lines(self, group):
+        return format_html_join(
+            "",
+            '<span class="nowrap">{}</span><br>',
+            (("any (*)" if e == "*" else e,) for e in group.exophone_list),
+        )
+
+    @admin.display(description="supervisor pages")
+    def pages(self, group):
+        if group.pk is None:
+            return "(after the group is saved)"
+        return group_page_links(group)
 
 
 class GroupListFilter(admin.SimpleListFilter):
@@ -422,15 +484,13 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
     list_display = [
         "name",
         "phone",
-        "status",
-        "status_reason",
+        "status_and_reason",
         "on_duty_now",
         "active",
         "group_names",
-        "timezone",
-        "status_changed_at",
+        "pages",
     ]
-    list_filter = [GroupListFilter, "status", "active", OnDutyNowFilter]
+    list_filter = [GroupListFilter, "status", "active", OnDutyNowFilter, "timezone"]
     search_fields = ["name", "phone"]
     actions = [make_available, make_on_break, make_offline]
     action_form = StatusActionForm
@@ -448,8 +508,9 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
         "missed_in_row",
         "personal_link",
         "status_history",
+        "pages",
     ]
-    readonly_fields = ["status_now", "personal_link", "status_history"]
+    readonly_fields = ["status_now", "personal_link", "status_history", "pages"]
 
     def get_queryset(self, request):
         return (
@@ -613,9 +674,40 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
     def on_duty_now(self, agent):
         return agent.on_duty_now
 
-    @admin.display(description="groups")
+    @admin.display(description="status", ordering="status")
+    def status_and_reason(self, agent):
+        return format_html(
+            '{}{}<br><span class="quiet">since {}</span>',
+            agent.get_status_display(),
+            f": {agent.status_reason}" if agent.status_reason else "",
+            formats.date_format(
+                timezone.localtime(agent.status_changed_at), "DATETIME_FORMAT"
+            ),
+        )
+
+    @admin.display(description="groups (tier)")
     def group_names(self, agent):
-        return ", ".join(
-            f"{membership.group.name} ({membership.priority})"
-            for membership in agent.memberships.all()
+        return format_html_join(
+            "",
+            '<span class="nowrap">{} ({})</span><br>',
+            (
+                (membership.group.name, membership.priority)
+                for membership in agent.memberships.all()
+            ),
+        )
+
+    @admin.display(description="supervisor pages")
+    def pages(self, agent):
+        if agent.pk is None:
+            return "(after the agent is saved)"
+        calls = reverse("admin:routing_call_changelist") + f"?agent={agent.pk}"
+        boards = [
+            (reverse("supervisor-board", args=[m.group.slug]), m.group.name)
+            for m in agent.memberships.all()
+        ]
+        return format_html(
+            '<span class="related-pages"><a href="{}">calls offered</a></span>{}{}',
+            calls,
+            mark_safe("<br>board: ") if boards else "",
+            format_html_join(", ", '<a href="{}">{}</a>', boards),
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from agents.hours import HoursRow, parse_hours
+from agents.models import CONNECT_SETTINGS, AgentGroup
 from agents.phones import normalize_phone
 
 GROUP_COLUMNS = (
@@ -34,6 +35,11 @@ GROUP_COLUMNS = (
     "timezone",
     "hours",
 )
+# Programmable Connect (DESIGN section 9), optional in a groups file: a file without
+# one of these columns leaves that setting of its groups as stored (a new group
+# takes the default); an empty cell is the default, which for the settings the
+# JSON answer may leave out means "left out".
+GROUP_CONNECT_COLUMNS = CONNECT_SETTINGS
 AGENT_COLUMNS = ("name", "phone", "groups", "status", "active", "timezone", "hours")
 
 STRATEGIES = ("sequential", "round-robin", "longest-idle", "fewest-calls", "random")
@@ -51,6 +57,7 @@ GROUP_NUMBERS = {
 }
 LARGEST_NUMBER = {"batch_size": 32767}
 LARGEST_INTEGER = 2_147_483_647
+CONNECT_MESSAGE_LENGTH = 500
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 DIGITS_RE = re.compile(r"^[0-9*#]{1,20}$")
 ANY_EXOPHONE = "*"
@@ -93,6 +100,8 @@ class GroupRow:
     digits: str
     timezone: str
     hours: tuple[HoursRow, ...]
+    # (field, value) for each Programmable Connect column the file has.
+    connect: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,8 +127,16 @@ class BadValue(Exception):
     """One cell that does not parse; the message is the reason."""
 
 
-def read_records(text: str, columns: tuple[str, ...], errors: list[RowError]):
-    """Yield (line number, {column: stripped value}) for each data row of `text`."""
+def read_records(
+    text: str,
+    columns: tuple[str, ...],
+    errors: list[RowError],
+    optional: tuple[str, ...] = (),
+):
+    """Yield (line number, {column: stripped value}) for each data row of `text`.
+
+    Every one of `columns` must be in the header; `optional` columns may be.
+    """
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
     try:
         header = next(reader, None)
@@ -134,7 +151,7 @@ def read_records(text: str, columns: tuple[str, ...], errors: list[RowError]):
     header_line = reader.line_num
     names = [cell.strip().lower() for cell in header]
     for name in names:
-        if name not in columns:
+        if name not in columns and name not in optional:
             errors.append(RowError(header_line, f"unknown column {name!r}"))
     for name in sorted({name for name in names if names.count(name) > 1}):
         errors.append(RowError(header_line, f"column {name!r} appears twice"))
@@ -236,6 +253,49 @@ def parse_digits(text: str, exophones: tuple[str, ...]) -> str:
     return digits
 
 
+def parse_connect_cell(column: str, text: str):
+    """Return the value of one Programmable Connect cell; empty is the default."""
+    if text == "":
+        return AgentGroup._meta.get_field(column).get_default()
+    match column:
+        case "parallel_ringing" | "fetch_after_attempt" | "record":
+            if text.lower() not in ("yes", "no"):
+                raise BadValue(f"{column} must be yes or no, not {text!r}")
+            return text.lower() == "yes"
+        case "caller_id":
+            return parse_phone(text, "caller_id")
+        case "recording_channels" | "music_on_hold" | "connect_message_to":
+            choices = AgentGroup._meta.get_field(column).choices
+            values = [value for value, _ in choices]
+            if text.lower() not in values:
+                raise BadValue(f"unknown {column} {text!r} (use {', '.join(values)})")
+            return text.lower()
+        case "max_conversation_seconds" | "service_level_seconds":
+            if not (text.isascii() and text.isdigit()) or not (
+                1 <= int(text) <= LARGEST_INTEGER
+            ):
+                raise BadValue(
+                    f"{column} must be a whole number from 1 to {LARGEST_INTEGER}, "
+                    f"not {text!r}"
+                )
+            return int(text)
+        case _:  # connect_message: any text
+            if len(text) > CONNECT_MESSAGE_LENGTH:
+                raise BadValue(
+                    f"{column} is longer than {CONNECT_MESSAGE_LENGTH} characters"
+                )
+            return text
+
+
+def parse_connect_settings(record: dict) -> tuple[tuple[str, object], ...]:
+    """Return the Programmable Connect settings of the columns `record` has."""
+    return tuple(
+        (column, parse_connect_cell(column, record[column]))
+        for column in GROUP_CONNECT_COLUMNS
+        if column in record
+    )
+
+
 def parse_group(line: int, record: dict) -> GroupRow:
     slug = parse_slug(record["slug"], "slug")
     if not record["name"]:
@@ -264,6 +324,7 @@ def parse_group(line: int, record: dict) -> GroupRow:
         digits=parse_digits(record["digits"], exophones),
         timezone=parse_timezone(record["timezone"]),
         hours=parse_hours_cell(record["hours"]),
+        connect=parse_connect_settings(record),
     )
 
 
@@ -312,11 +373,17 @@ def parse_agent(line: int, record: dict) -> AgentRow:
     )
 
 
-def parse_rows(text: str, columns: tuple[str, ...], parse_row, key: str) -> Parsed:
+def parse_rows(
+    text: str,
+    columns: tuple[str, ...],
+    parse_row,
+    key: str,
+    optional: tuple[str, ...] = (),
+) -> Parsed:
     errors: list[RowError] = []
     rows = []
     first_line: dict[str, int] = {}
-    for line, record in read_records(text, columns, errors):
+    for line, record in read_records(text, columns, errors, optional):
         try:
             row = parse_row(line, record)
         except BadValue as error:
@@ -337,7 +404,9 @@ def parse_rows(text: str, columns: tuple[str, ...], parse_row, key: str) -> Pars
 
 def parse_groups_csv(text: str) -> Parsed:
     """Return the group rows of `text` and the errors of the rows that are bad."""
-    return parse_rows(text, GROUP_COLUMNS, parse_group, "slug")
+    return parse_rows(
+        text, GROUP_COLUMNS, parse_group, "slug", optional=GROUP_CONNECT_COLUMNS
+    )
 
 
 def parse_agents_csv(text: str) -> Parsed:

@@ -6,6 +6,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -14,6 +15,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from agents.phones import normalize_phone, normalize_phone_list
 
 DEFAULT_TIMEZONE = "Asia/Kolkata"
+NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def validate_timezone(value: str) -> None:
@@ -45,6 +47,37 @@ class Strategy(models.TextChoices):
     LONGEST_IDLE = "longest-idle", "Longest idle"
     FEWEST_CALLS = "fewest-calls", "Fewest calls today"
     RANDOM = "random", "Random"
+
+
+class RecordingChannels(models.TextChoices):
+    SINGLE = "single", "Single (both parties on one channel)"
+    DUAL = "dual", "Dual (caller and agent on separate channels)"
+
+
+class MusicOnHold(models.TextChoices):
+    OPERATOR_TONE = "operator_tone", "Operator tone"
+    DEFAULT_TONE = "default_tone", "Default tone"
+
+
+class PlaybackTo(models.TextChoices):
+    CALLEE = "callee", "The agent"
+    CALLER = "caller", "The caller"
+    BOTH = "both", "Both"
+
+
+# The group settings that only Programmable Connect's JSON answer uses.
+CONNECT_SETTINGS = (
+    "parallel_ringing",
+    "fetch_after_attempt",
+    "caller_id",
+    "record",
+    "recording_channels",
+    "max_conversation_seconds",
+    "music_on_hold",
+    "connect_message",
+    "connect_message_to",
+    "service_level_seconds",
+)
 
 
 class AgentGroupQuerySet(models.QuerySet):
@@ -116,6 +149,70 @@ class AgentGroup(models.Model):
     timezone = models.CharField(
         max_length=64, default=DEFAULT_TIMEZONE, validators=[validate_timezone]
     )
+    # Programmable Connect (DESIGN section 9): what the JSON answer says beside the
+    # numbers. Empty values are left out of the answer, so that an account that
+    # rejects a field can turn it off.
+    parallel_ringing = models.BooleanField(
+        default=False,
+        help_text="Programmable Connect: ring the numbers of one answer at once; "
+        "the first to pick up gets the call.",
+    )
+    fetch_after_attempt = models.BooleanField(
+        default=True,
+        help_text="Programmable Connect: Exotel asks again after an unanswered "
+        "attempt (or round).",
+    )
+    caller_id = models.CharField(
+        "caller ID",
+        max_length=20,
+        blank=True,
+        help_text="Programmable Connect: the ExoPhone agents see as the caller "
+        "(empty: left to the applet).",
+    )
+    record = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Programmable Connect: record the conversation (empty: left to "
+        "the applet).",
+    )
+    recording_channels = models.CharField(
+        max_length=10,
+        choices=RecordingChannels,
+        blank=True,
+        help_text="Programmable Connect (empty: left to the applet).",
+    )
+    max_conversation_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Programmable Connect: longest conversation allowed (empty: left "
+        "to the applet).",
+    )
+    music_on_hold = models.CharField(
+        max_length=20,
+        choices=MusicOnHold,
+        blank=True,
+        help_text="Programmable Connect: what the caller hears while agents ring "
+        "(empty: left to the applet).",
+    )
+    connect_message = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Programmable Connect: text spoken when the call connects (empty: "
+        "none).",
+    )
+    connect_message_to = models.CharField(
+        max_length=10,
+        choices=PlaybackTo,
+        default=PlaybackTo.BOTH,
+        help_text="Who hears the message played on connect.",
+    )
+    service_level_seconds = models.PositiveIntegerField(
+        default=20,
+        validators=[MinValueValidator(1)],
+        help_text="Reports: a call answered within this many seconds of its first "
+        "offer meets the service level.",
+    )
     # Round robin: per tier, the member offered last ({"1": [position, name]}).
     rotation = models.JSONField(default=dict, blank=True, editable=False)
     supervisors = models.ManyToManyField(
@@ -140,6 +237,15 @@ class AgentGroup(models.Model):
             models.CheckConstraint(
                 condition=~Q(overflow=F("pk")), name="group_not_overflow_to_itself"
             ),
+            models.CheckConstraint(
+                condition=Q(max_conversation_seconds__isnull=True)
+                | Q(max_conversation_seconds__gte=1),
+                name="group_max_conversation_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(service_level_seconds__gte=1),
+                name="group_service_level_positive",
+            ),
         ]
 
     def __str__(self):
@@ -163,6 +269,13 @@ class AgentGroup(models.Model):
         else:
             self.exophones = "*"
         self.digits = self.digits.strip().strip('"')
+        if self.caller_id.strip():
+            try:
+                self.caller_id = normalize_phone(self.caller_id)
+            except ValidationError as error:
+                errors["caller_id"] = error.messages
+        else:
+            self.caller_id = ""
         if errors:
             raise ValidationError(errors)
 
@@ -283,6 +396,9 @@ class Membership(models.Model):
         default=0, help_text="Order within the tier (lower first)."
     )
     active = models.BooleanField(default=True)
+    # The agent's last_answered_at, copied onto each membership when they answer, so
+    # longest-idle reads its order from an index (the epoch: never answered).
+    idle_since = models.DateTimeField(default=NEVER, editable=False)
 
     class Meta:
         ordering = ["group", "priority", "position"]
@@ -297,6 +413,10 @@ class Membership(models.Model):
         indexes = [
             models.Index(
                 fields=["group", "priority", "position"], name="membership_order_idx"
+            ),
+            models.Index(
+                fields=["group", "priority", "idle_since", "position"],
+                name="membership_idle_order_idx",
             ),
         ]
 

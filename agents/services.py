@@ -17,6 +17,7 @@ from agents.importers import (
     AGENT_COLUMNS,
     ANY_EXOPHONE,
     GROUP_COLUMNS,
+    GROUP_CONNECT_COLUMNS,
     AgentRow,
     GroupRow,
     Parsed,
@@ -24,6 +25,7 @@ from agents.importers import (
     RowError,
 )
 from agents.models import (
+    NEVER,
     Agent,
     AgentGroup,
     AgentHours,
@@ -261,6 +263,9 @@ def group_values(row: GroupRow) -> dict:
         "exophones": ";".join(row.exophones),
         "digits": row.digits,
         "timezone": row.timezone,
+        # Only the Programmable Connect columns the file has: a missing one
+        # leaves the stored setting alone.
+        **dict(row.connect),
     }
 
 
@@ -497,7 +502,11 @@ def sync_memberships(
         if membership is None:
             new.append(
                 Membership(
-                    agent=agent, group_id=group_id, priority=priority, position=position
+                    agent=agent,
+                    group_id=group_id,
+                    priority=priority,
+                    position=position,
+                    idle_since=agent.last_answered_at or NEVER,
                 )
             )
         elif (membership.priority, membership.position) != (priority, position):
@@ -562,7 +571,7 @@ def export_groups() -> str:
     """Return every group as a groups file (DESIGN section 3)."""
     groups = AgentGroup.objects.select_related("overflow").prefetch_related("hours")
     return write_csv(
-        GROUP_COLUMNS,
+        GROUP_COLUMNS + GROUP_CONNECT_COLUMNS,
         [
             {
                 "slug": group.slug,
@@ -581,10 +590,22 @@ def export_groups() -> str:
                 "digits": group.digits,
                 "timezone": group.timezone,
                 "hours": format_hours(stored_hours(group)),
+                **connect_cells(group),
             }
             for group in groups.order_by("slug")
         ],
     )
+
+
+def connect_cells(group: AgentGroup) -> dict[str, str]:
+    """Return the Programmable Connect settings of `group` as a groups file writes them."""
+    cells = {}
+    for column in GROUP_CONNECT_COLUMNS:
+        value = getattr(group, column)
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        cells[column] = "" if value is None else str(value)
+    return cells
 
 
 def membership_cell(agent: Agent) -> str:

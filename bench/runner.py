@@ -45,11 +45,12 @@ PHASES = [
     "floor",
     "first-10",
     "first-1000",
+    "connect-10",
     "call",
     "no-answer",
     "passthru",
 ]
-SQLITE_PHASES = ["first-10", "no-answer", "passthru"]
+SQLITE_PHASES = ["first-10", "connect-10", "no-answer", "passthru"]
 QUICK = {"seconds": 3, "history": 20_000}
 
 
@@ -447,8 +448,9 @@ def sampling(py_spy: str | None, pid: int, phase: str, seconds: float):
     )
 
 
-def first_path(slug: str, sid: str) -> str:
-    return f"/exotel/{TOKEN}/dial-whom/{slug}/?CallSid={sid}&{FIRST}"
+def first_path(slug: str, sid: str, endpoint: str = "dial-whom") -> str:
+    """A call's first request, to Dial Whom or to Programmable Connect's JSON."""
+    return f"/exotel/{TOKEN}/{endpoint}/{slug}/?CallSid={sid}&{FIRST}"
 
 
 def follow_up_path(endpoint: str, sid: str, national: str, *, status: str) -> str:
@@ -466,9 +468,13 @@ def paths_file(phase: str, run: str, count: int) -> Path:
     tag = f"{run}-{os.getpid()}"
     if phase in {"ceiling", "floor"}:
         lines = [f"/bench/{phase}/?CallSid={phase}-{tag}-{n}" for n in range(count)]
-    elif phase.startswith("first-"):
-        slug = f"bench-{phase.removeprefix('first-')}"
-        lines = [first_path(slug, f"{phase}-{tag}-{n}") for n in range(count)]
+    elif phase.startswith(("first-", "connect-")):
+        kind, size = phase.split("-")
+        endpoint = "dial-whom" if kind == "first" else "connect"
+        lines = [
+            first_path(f"bench-{size}", f"{phase}-{tag}-{n}", endpoint)
+            for n in range(count)
+        ]
     elif phase == "call":
         # The follow-up reports the number the first request got (wrk.lua).
         lines = [
@@ -611,6 +617,13 @@ def targets(results: dict, rate: int, sqlite_rate: int) -> dict:
         ),
         f"p99 <= 20 ms at {rate} follow-ups/s": check(
             held("no-answer", "p99_ms"), 20, unit=" ms"
+        ),
+        "connect-10 (JSON) >= 0.9 of first-10 (text)": check(
+            of_floor("connect-10") / of_floor("first-10")
+            if of_floor("connect-10") and of_floor("first-10")
+            else None,
+            0.9,
+            at_least=True,
         ),
         "no degraded answer, no error": check(
             pg["degraded_answers"]

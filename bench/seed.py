@@ -29,6 +29,10 @@ def seed_roster() -> dict[str, list[int]]:
             hold_seconds=0,
             wrapup_seconds=0,
             exophones="",
+            # What a Programmable Connect answer carries beside the numbers.
+            caller_id="+918069891522",
+            record=True,
+            music_on_hold="operator_tone",
         )
         agents = Agent.objects.bulk_create(
             Agent(name=f"{slug} agent {index:04d}", phone=phone(group_index, index))

@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The admin's times on the clock of the supervisor's groups.
+    "routing.supervisor.clock.GroupClockMiddleware",
     # Last, as django-axes asks: turns a lockout into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -162,6 +164,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
 USE_TZ = True
+# One date and time format on every page (24-hour): dialwhom_project/formats/.
+FORMAT_MODULE_PATH = ["dialwhom_project.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -188,6 +192,11 @@ DIALWHOM_WEBHOOK_TOKENS = [
     )
     if token
 ]
+
+# The address Exotel reaches this service at (scheme and host, e.g. behind a
+# tunnel), for the absolute events URL in Programmable Connect answers; empty:
+# the request's own.
+DIALWHOM_PUBLIC_URL = os.environ.get("DIALWHOM_PUBLIC_URL", "").strip()
 
 # Database outages (README, "Failure behaviour"): a request still waiting on
 # PostgreSQL after DIALWHOM_DB_DEADLINE_MS probes it, and gives up if it does not

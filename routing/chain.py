@@ -37,7 +37,7 @@ def knobs(group: AgentGroup) -> engine.GroupKnobs:
         batch_size=group.batch_size,
         max_attempts=group.max_attempts,
         hold_seconds=group.hold_seconds,
-        parallel_ringing=getattr(group, "parallel_ringing", False),
+        parallel_ringing=group.parallel_ringing,
         fallback_numbers=tuple(group.fallback_number_list),
     )
 

@@ -22,6 +22,7 @@ from routing import engine
 CLAIMABLE = (rules.AGENT_ACTIVE, rules.AVAILABLE, rules.NOT_ENGAGED)
 AGENT = TABLES["agent"]
 GROUP = TABLES["group"]
+MEMBERSHIP = TABLES["member"]
 STATUS_CHANGE = StatusChange._meta.db_table
 P = Sql.param
 COMMA = Sql(", ")
@@ -176,6 +177,37 @@ def start_wrapup(
         + " ELSE engaged_call_sid END, last_answered_at = "
         + P(_dt(now))
         + ", missed_in_row = 0 WHERE id = "
+        + P(agent_id)
+    )
+
+
+# How long an answered Connect leg holds its agent when the group sets no maximum
+# conversation: the terminal event or the Passthru frees them sooner.
+CONVERSATION_HOLD = dt.timedelta(hours=4)
+
+
+def hold_for_conversation(
+    *, agent_id: int, call_sid: str, max_seconds: int | None, now: dt.datetime
+) -> Sql:
+    """An agent who answered is held for the conversation, not the offer's hold."""
+    limit = dt.timedelta(seconds=max_seconds) if max_seconds else CONVERSATION_HOLD
+    return (
+        f"UPDATE {AGENT} SET engaged_until = "
+        + P(_dt(now + limit))
+        + " WHERE id = "
+        + P(agent_id)
+        + " AND engaged_call_sid = "
+        + P(call_sid)
+    )
+
+
+def mark_idle_since(*, agent_id: int, now: dt.datetime) -> Sql:
+    """Copy the end of the agent's answered call onto each of their memberships
+    (longest-idle's key, in every group: see agents.models.Membership)."""
+    return (
+        f"UPDATE {MEMBERSHIP} SET idle_since = "
+        + P(_dt(now))
+        + " WHERE agent_id = "
         + P(agent_id)
     )
 

@@ -1,7 +1,10 @@
 """The call log: calls (one per CallSid), the numbers offered, every webhook request."""
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from agents.models import Agent, AgentGroup
@@ -15,12 +18,51 @@ class CallResult(models.TextChoices):
     ABANDONED = "abandoned", "Abandoned"
 
 
+class DerivedResult(models.TextChoices):
+    """A call's result as reports show it (DESIGN 8.1), derived at a moment."""
+
+    ANSWERED = CallResult.ANSWERED.value, "Answered"
+    NOT_ANSWERED = CallResult.NOT_ANSWERED.value, "Not answered"
+    ABANDONED = CallResult.ABANDONED.value, "Abandoned"
+    IN_PROGRESS = CallResult.IN_PROGRESS.value, "In progress"
+    NO_OUTCOME = "no-outcome", "No outcome reported"
+
+
 class CallQuerySet(models.QuerySet):
     def visible_to(self, user) -> "CallQuerySet":
         """Return the calls `user` may see: all for superusers, else their groups'."""
         if user.is_superuser:
             return self
         return self.filter(group__supervisors=user)
+
+    def with_derived_result(self, now: dt.datetime) -> "CallQuerySet":
+        """Annotate `derived_result`, a `DerivedResult`, as the call stands at `now`.
+
+        An ended result (answered, not answered, abandoned) stands. A call with none
+        is in progress while one of its offers is pending inside its hold time; not
+        answered when every offer it got has a reported outcome (the offers ran out
+        and our last answer was empty; no offer at all counts too); otherwise no
+        outcome was reported (an offer lapsed, or a fallback number, which holds no
+        one, was never reported on).
+        """
+        attempts = Attempt.objects.filter(call=OuterRef("pk"))
+        holding = attempts.filter(outcome=Outcome.PENDING, hold_until__gt=now)
+        unreported = attempts.filter(outcome__in=[Outcome.PENDING, Outcome.EXPIRED])
+        return self.annotate(
+            derived_result=Case(
+                When(
+                    ~Q(result=CallResult.IN_PROGRESS),
+                    then="result",
+                ),
+                When(Exists(holding), then=Value(DerivedResult.IN_PROGRESS.value)),
+                When(
+                    ~Exists(unreported),
+                    then=Value(DerivedResult.NOT_ANSWERED.value),
+                ),
+                default=Value(DerivedResult.NO_OUTCOME.value),
+                output_field=models.CharField(),
+            )
+        )
 
 
 class Call(models.Model):
@@ -49,6 +91,15 @@ class Call(models.Model):
     )
     ended_at = models.DateTimeField(null=True, blank=True)
     talk_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Known only from Programmable Connect's events (DESIGN section 9).
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an agent picked up (from the events)."
+    )
+    answer_seconds = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Seconds from the first offer to the answer (speed of answer).",
+    )
 
     objects = CallQuerySet.as_manager()
 
@@ -113,6 +164,13 @@ class Attempt(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome, default=Outcome.PENDING)
     outcome_at = models.DateTimeField(null=True, blank=True)
     talk_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Known only from Programmable Connect's events (DESIGN section 9).
+    ringing_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the agent's phone started ringing."
+    )
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the agent picked up."
+    )
 
     objects = AttemptQuerySet.as_manager()
 
@@ -184,3 +242,31 @@ class WebhookRequest(models.Model):
 
     def __str__(self):
         return f"{self.endpoint} {self.call_sid or '-'} -> {self.status_code}"
+
+
+class CallBack(models.Model):
+    """A supervisor's mark: this caller of this group was called back."""
+
+    group = models.ForeignKey(
+        AgentGroup, on_delete=models.CASCADE, related_name="call_backs"
+    )
+    caller = models.CharField(max_length=20, help_text="E.164.")
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="call_backs",
+    )
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-marked_at"]
+        indexes = [
+            models.Index(
+                fields=["group", "caller", "marked_at"], name="call_back_caller_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.caller} called back ({self.group.slug})"

@@ -191,6 +191,8 @@ def settlement_statements(
             now=now,
         )
         batch.add("wrapup", lambda _call: wrapup)
+        idle = claims.mark_idle_since(agent_id=answered.agent_id, now=now)
+        batch.add("idle-since", lambda _call: idle)
     if settlement.result and call.pk is not None:
         batch.add(
             "end-call",

@@ -9,7 +9,7 @@ preview cannot drift from routing.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from agents import rules
 from agents.models import AgentGroup, Holiday, Membership, TimeOff
@@ -205,8 +205,8 @@ def _reasons(
             reasons.append(f"{rule.reason}{until}{note}")
         elif rule is rules.NOT_ENGAGED:
             reasons.append(
-                f"engaged on call {agent.engaged_call_sid or '?'} "
-                f"until {_local(agent.engaged_until)}"
+                f"held by call {agent.engaged_call_sid or '?'}; released by "
+                f"{_local(agent.engaged_until)} at the latest if no outcome arrives"
             )
         elif rule is rules.GROUP_OPEN:
             reasons.append(closed_reason or rule.reason)
@@ -224,4 +224,5 @@ def _closed_reason(group: AgentGroup, moment: dt.datetime) -> str:
 
 
 def _local(moment: dt.datetime) -> str:
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+    """The pages' one format, on the clock in force (the group's, in the preview)."""
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")

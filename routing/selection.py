@@ -134,8 +134,8 @@ class MemberQuery:
         if strategy == Strategy.ROUND_ROBIN:
             return "CASE WHEN " + self.after_pointer() + " THEN 0 ELSE 1 END"
         if strategy == Strategy.LONGEST_IDLE:
-            # Never answered sorts first (as the epoch), then the longest idle.
-            return "COALESCE(a.last_answered_at, " + P(_datetime(EPOCH)) + ")"
+            # Never answered sorts first (the epoch), then the longest idle.
+            return Sql("m.idle_since")
         if strategy == Strategy.FEWEST_CALLS:
             return (
                 f"(SELECT COUNT(*) FROM {ATTEMPT} f WHERE f.agent_id = a.id"
@@ -272,13 +272,13 @@ class MemberQuery:
         )
 
     def _scan_order(self) -> str:
-        """Sequential and round robin follow the index; the others sort by key."""
+        """Sequential, round robin and longest idle follow an index of
+        memberships; fewest calls and random sort the eligible members by key."""
         if self.group.strategy in (Strategy.SEQUENTIAL, Strategy.ROUND_ROBIN):
             return INDEX_ORDER
+        if self.group.strategy == Strategy.LONGEST_IDLE:
+            return "m.priority, m.idle_since, m.position, a.name, a.id"
         return f"m.priority, strategy_key, {INDEX_ORDER}"
-
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _datetime(moment: dt.datetime):

@@ -88,7 +88,7 @@ def _route_once(
         offers,
         outcomes.report_of(request),
         now=now,
-        parallel_ringing=bool(chain) and getattr(chain[0], "parallel_ringing", False),
+        parallel_ringing=bool(chain) and chain[0].parallel_ringing,
     )
     pools = Pools(chain, moment=now, caller=call.caller, call_id=call.pk)
     lost: frozenset[int] = frozenset()
@@ -227,7 +227,7 @@ def _record(
             outcomes.offers_of(call),
             outcomes.report_of(request, ends_call=ends_call),
             now=now,
-            parallel_ringing=getattr(call.group, "parallel_ringing", False),
+            parallel_ringing=bool(call.group and call.group.parallel_ringing),
         )
         batch = Batch(call_id=call.pk)
         outcomes.settlement_statements(

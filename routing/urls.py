@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from routing import views
+from routing import connect_views, views
 
 # The trailing slash is optional: a redirect would count as a failure to Exotel.
 urlpatterns = [
@@ -14,4 +14,18 @@ urlpatterns = [
         name="dial-whom-group",
     ),
     re_path(r"^exotel/(?P<token>[^/]+)/passthru/?$", views.passthru, name="passthru"),
+    # Programmable Connect (DESIGN section 9).
+    re_path(
+        r"^exotel/(?P<token>[^/]+)/connect/?$", connect_views.connect, name="connect"
+    ),
+    re_path(
+        r"^exotel/(?P<token>[^/]+)/connect/(?P<group_slug>[-\w]+)/?$",
+        connect_views.connect,
+        name="connect-group",
+    ),
+    re_path(
+        r"^exotel/(?P<token>[^/]+)/connect-events/?$",
+        connect_views.connect_events,
+        name="connect-events",
+    ),
 ]

@@ -6,6 +6,7 @@ service call (which writes the request's log row with its decision) and renders
 """
 
 import time
+from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from routing import lastknown, outage, services
 from routing.deadline import database_deadline
-from routing.exotel import ExotelRequestError, parse_exotel_request
+from routing.exotel import ExotelRequest, ExotelRequestError, parse_exotel_request
 from routing.models import WebhookRequest
 from routing.requestlog import Received, log_request
 from routing.webhooks import check_webhook_token, log_request_line, text_response
@@ -38,10 +39,34 @@ def dial_whom(
     received = Received.of(
         WebhookRequest.Endpoint.DIAL_WHOM, request.GET, time.perf_counter()
     )
+    return answer_call(
+        request,
+        received,
+        group_slug,
+        render=lambda answer: text_response(answer.body),
+        degraded=lambda _exotel_request, failure: outage.dial_whom_degraded(
+            request, group_slug, failure, received.started
+        ),
+    )
+
+
+def answer_call(
+    request: HttpRequest,
+    received: Received,
+    group_slug: str | None,
+    *,
+    render: Callable[[services.RouteAnswer], HttpResponse],
+    degraded: Callable[[ExotelRequest, Exception], HttpResponse],
+) -> HttpResponse:
+    """Parse, make the one routing service call, render its answer.
+
+    What Dial Whom and Programmable Connect share: they differ only in how the
+    same decision is written (`render`), and answered in an outage (`degraded`).
+    """
     try:
         exotel_request = parse_exotel_request(request.GET)
     except ExotelRequestError as rejection:
-        return _reject(request, received, str(rejection), 400, group_slug)
+        return reject(request, received, str(rejection), 400, group_slug)
     now = timezone.now()
     try:
         with database_deadline():
@@ -52,21 +77,27 @@ def dial_whom(
                 received=received,
             )
     except services.UnknownGroup:
-        return _reject(request, received, f"unknown group {group_slug!r}", 404, "")
+        return reject(request, received, f"unknown group {group_slug!r}", 404, "")
     except services.CallContention as contention:
         # Exotel then asks the Fallback URL, which decides afresh.
-        return _reject(request, received, str(contention), 503, group_slug)
+        return reject(request, received, str(contention), 503, group_slug)
     except DATABASE_UNAVAILABLE as failure:
         connection.close()  # a broken persistent connection must not be reused
-        return outage.dial_whom_degraded(request, group_slug, failure, received.started)
+        return degraded(exotel_request, failure)
     # Committed: from here on nothing may turn this answer into another one.
-    response = text_response(answer.body)
+    response = render(answer)
     try:
         with database_deadline():
             lastknown.remember(group=answer.group, now=now)
     except DATABASE_UNAVAILABLE:
         connection.close()  # the answer stands; the list waits for the next call
-    _log_line(request, received, response, answer.group.slug if answer.group else "")
+    # The line names the numbers (a JSON answer carries the token: never logged).
+    _log_line(
+        request,
+        received,
+        text_response(answer.body),
+        answer.group.slug if answer.group else "",
+    )
     return response
 
 
@@ -81,7 +112,7 @@ def passthru(request: HttpRequest, token: str) -> HttpResponse:
     try:
         exotel_request = parse_exotel_request(request.GET)
     except ExotelRequestError as rejection:
-        return _reject(request, received, str(rejection), 400, "")
+        return reject(request, received, str(rejection), 400, "")
     now = timezone.now()
     try:
         with database_deadline():
@@ -89,7 +120,7 @@ def passthru(request: HttpRequest, token: str) -> HttpResponse:
                 request=exotel_request, now=now, received=received
             )
     except services.CallContention as contention:
-        return _reject(request, received, str(contention), 503, "")
+        return reject(request, received, str(contention), 503, "")
     except DATABASE_UNAVAILABLE as failure:
         connection.close()
         return outage.passthru_degraded(request, failure, received.started)
@@ -99,7 +130,7 @@ def passthru(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-def _reject(
+def reject(
     request: HttpRequest,
     received: Received,
     reason: str,
@@ -108,21 +139,26 @@ def _reject(
 ) -> HttpResponse:
     """Answer a request we cannot act on with its one-line reason, and log it."""
     response = text_response(reason, status=status)
+    log_rejection(received, reason, status=status, group=group_slug or "")
+    _log_line(request, received, response, group_slug or "", reason)
+    return response
+
+
+def log_rejection(received: Received, reason: str, *, status: int, group: str):
+    """Keep the request we could not act on, if the database answers."""
     try:
         with database_deadline():
             log_request(
                 received,
                 call=None,
-                group_slug=group_slug or "",
+                group_slug=group,
                 status_code=status,
-                body=reason,
+                body=reason if status != 200 else "",
                 notes=reason,
                 now=timezone.now(),
             )
     except DATABASE_UNAVAILABLE:
-        connection.close()  # the log line below still records the rejection
-    _log_line(request, received, response, group_slug or "", reason)
-    return response
+        connection.close()  # the log line still records the rejection
 
 
 def _log_line(

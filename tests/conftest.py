@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from hypothesis import HealthCheck
 
-from agents.models import Agent, AgentGroup, Membership
+from agents.models import NEVER, Agent, AgentGroup, Membership
 
 # Property-based tests: a quick profile by default (CI), HYPOTHESIS_PROFILE=thorough
 # for a long run. Fixtures hold a roster that every example shares on purpose.
@@ -73,7 +73,11 @@ def make_agent():
         for group in groups:
             position = Membership.objects.filter(group=group).count()
             Membership.objects.create(
-                agent=agent, group=group, priority=priority, position=position
+                agent=agent,
+                group=group,
+                priority=priority,
+                position=position,
+                idle_since=agent.last_answered_at or NEVER,
             )
         return agent
 

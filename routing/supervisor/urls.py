@@ -45,4 +45,9 @@ urlpatterns = [
         name="supervisor-agent-time",
     ),
     path("groups/<slug:slug>/reports/", _page(views.report), name="supervisor-report"),
+    path(
+        "groups/<slug:slug>/missed-callers/",
+        _page(views.callers_to_call_back),
+        name="supervisor-missed-callers",
+    ),
 ]

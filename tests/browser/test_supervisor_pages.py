@@ -1,8 +1,4 @@
-"""A supervisor in a real browser: edits the roster, sees the preview and board change.
-
-Every page is saved as a screenshot in test-artifacts/ (see the README section on
-tests for what each shows).
-"""
+"""A supervisor in a real browser: edits the roster, sees the preview and board change."""
 
 import re
 
@@ -151,7 +147,7 @@ def test_call_timeline_coverage_and_report(page, live_server, roster, screenshot
 
     page.goto(f"{live_server.url}/admin/supervisor/groups/support/reports/")
     assert page.locator("#hourly-chart rect").count() == 24
-    assert "1 of 1" in page.inner_text("#report-figures")
+    assert "1 answered of 1" in page.inner_text("#report-figures")
     screenshot("09-report")
 
     page.goto(f"{live_server.url}/admin/supervisor/")

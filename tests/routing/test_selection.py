@@ -11,6 +11,7 @@ import random
 import pytest
 
 from agents.models import (
+    NEVER,
     Agent,
     AgentHours,
     AgentStatus,
@@ -67,6 +68,7 @@ def roster(make_group, make_agent):
             priority=rng.choice([1, 1, 2, 3]),
             position=rng.randrange(8),
             active=rng.random() > 0.1,
+            idle_since=agent.last_answered_at or NEVER,
         )
         for _ in range(rng.randrange(3)):
             start = dt.time(rng.randrange(24), rng.choice([0, 30]))

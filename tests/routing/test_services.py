@@ -489,3 +489,27 @@ def test_break_with_an_end_counts_as_available_from_then(make_group, make_agent)
     a.save()
     assert route("c1") == []
     assert route("c2", now=NOON + dt.timedelta(minutes=15)) == phones(a)
+
+
+def test_parallel_round_closes_together_then_offers_the_next(make_group, make_agent):
+    group = make_group(batch_size=2)
+    AgentGroup.objects.filter(pk=group.pk).update(parallel_ringing=True)
+    a, b, c, d = (make_agent(n, group) for n in ["A", "B", "C", "D"])
+    assert route("c1") == phones(a, b)
+    later = NOON + dt.timedelta(seconds=30)
+    assert report("c1", a, "no-answer", now=later) == phones(c, d)
+    outcomes = dict(Attempt.objects.values_list("agent__name", "outcome"))
+    assert outcomes["B"] == Outcome.NO_ANSWER
+
+
+def test_longest_idle_counts_an_answer_in_another_group(make_group, make_agent):
+    sales = make_group("sales")
+    support = make_group("support", strategy="longest-idle")
+    a = make_agent("Asha", sales, support)
+    b = make_agent("Bala", support, last_answered_at=NOON - dt.timedelta(hours=1))
+    assert route("c1", "support") == phones(a)  # never answered: idle longest
+    end("c1", a, status="no-answer")
+    assert route("c2", "sales") == phones(a)
+    end("c2", a)  # Asha answers for sales
+    later = NOON + dt.timedelta(minutes=10)
+    assert route("c3", "support", now=later) == phones(b)
