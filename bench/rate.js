@@ -15,6 +15,19 @@ const total = Math.round(rate * seconds);
 const url = new URL(base);
 const answer = /^(\+[1-9]\d{7,14}(,\+[1-9]\d{7,14})*)?$/;
 
+// Dial Whom answers numbers as text; Programmable Connect answers JSON.
+function valid(type, body) {
+  if (type.startsWith("application/json")) {
+    try {
+      JSON.parse(body);
+      return true;
+    } catch (error) {
+      return false;
+    }
+  }
+  return type.startsWith("text/plain") && answer.test(body);
+}
+
 const latencies = [];
 let sent = 0;
 let finished = 0;
@@ -36,7 +49,7 @@ function send(index) {
         latencies.push(elapsedMs() - due);
         const body = Buffer.concat(chunks).toString();
         const type = response.headers["content-type"] || "";
-        if (response.statusCode !== 200 || !type.startsWith("text/plain") || !answer.test(body)) {
+        if (response.statusCode !== 200 || !valid(type, body)) {
           invalid += 1;
         }
         finish();
