@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from routing import connect_services, lastknown
+from routing import connect_services, lastknown, metrics, spool
 from routing.connect import ConnectSettings, render_connect_answer
 from routing.connect_events import ConnectEventError, parse_connect_event
 from routing.deadline import database_deadline
@@ -165,6 +165,19 @@ def _degraded(
     else:
         response = text_response("database unavailable", status=503)
         error = f"database unavailable, no last-known list for {group or 'this call'}"
+    # Kept for the call log as Dial Whom's are: the numbers, never the JSON (its
+    # events URL carries the token).
+    kept = spool.keep(
+        endpoint=WebhookRequest.Endpoint.CONNECT,
+        request=request,
+        group_slug=group,
+        response=text_response(",".join(numbers), status=response.status_code),
+        notes=error,
+        started=received.started,
+    )
+    if not kept:
+        error += " (not spooled: the call log will miss it)"
+    metrics.DEGRADED.labels(endpoint=WebhookRequest.Endpoint.CONNECT).inc()
     _log_line(
         request,
         received,

@@ -36,7 +36,9 @@ __all__ = [
 ]
 
 CONFLICT_RETRIES = 5
-CLAIM_RETRIES = 5
+# Each lost claim rules one more agent out, so the replanning ends by itself when
+# the group runs out; this only bounds a pathological case.
+CLAIM_RETRIES = 50
 
 
 class CallContention(Exception):

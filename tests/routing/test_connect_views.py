@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent
-from routing import connect_services, services
+from routing import connect_services, services, spool
 from routing.models import Attempt, Call, CallResult, Outcome, WebhookRequest
 from tests.conftest import TOKEN
 from tests.routing.test_connect_events import CASES, NUMBERS, SID
@@ -460,6 +460,7 @@ def test_database_down_answers_the_last_known_list(
     connect, make_group, make_agent, settings, tmp_path, monkeypatch, caplog
 ):
     settings.DIALWHOM_LAST_KNOWN_DIR = tmp_path
+    settings.DIALWHOM_SPOOL_DIR = tmp_path / "spool"
     settings.DIALWHOM_LAST_KNOWN_REFRESH_SECONDS = 0
     group = make_group(parallel_ringing=True, batch_size=2, caller_id="08047190001")
     agents = [make_agent(name, group) for name in ("Asha", "Bala", "Chen")]
@@ -475,6 +476,14 @@ def test_database_down_answers_the_last_known_list(
         "dial_passthru_event_url": EVENTS_URL,
     }
     assert "degraded=True" in caplog.text and TOKEN not in caplog.text
+    # Kept for the call log (the numbers, never the JSON with its token), and
+    # written there once the database answers again.
+    monkeypatch.undo()
+    spool.replay_pending()
+    logged = WebhookRequest.objects.get(call_sid="sid-down")
+    assert logged.degraded and logged.endpoint == "connect"
+    assert logged.response_body == ",".join(str(agent.phone) for agent in agents)
+    assert TOKEN not in logged.response_body + logged.notes
 
 
 def test_database_down_without_a_list_is_a_503(
