@@ -72,6 +72,11 @@ def main() -> None:
     parser.add_argument("--sqlite-rate", type=int, default=30)
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument(
+        "--plan-cache-mode",
+        choices=["auto", "force_generic_plan", "force_custom_plan"],
+        help="PostgreSQL's plan_cache_mode for the scratch database (default: as is)",
+    )
+    parser.add_argument(
         "--py-spy",
         metavar="PY_SPY",
         help="a py-spy binary: sample gunicorn during the first-10 saturation",
@@ -105,7 +110,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()},
         "settings": vars(args),
     }
-    with scratch_postgres(url) as bench_url:
+    with scratch_postgres(url, plan_cache_mode=args.plan_cache_mode) as bench_url:
         results["postgresql"] = run_engine(
             {"DATABASE_URL": bench_url},
             phases=phases,
@@ -146,13 +151,17 @@ def git_commit() -> str:
 
 
 @contextmanager
-def scratch_postgres(url: str):
+def scratch_postgres(url: str, *, plan_cache_mode: str | None = None):
     """Create a database beside the one `url` names; drop it afterwards."""
     name = f"dialwhom_bench_{os.getpid()}"
     parts = urllib.parse.urlsplit(url)
     admin_url = parts._replace(path="/postgres").geturl()
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+        if plan_cache_mode:
+            admin.execute(
+                f'ALTER DATABASE "{name}" SET plan_cache_mode = {plan_cache_mode}'
+            )
     try:
         yield parts._replace(path=f"/{name}").geturl()
     finally:
