@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import (
+    DataError,
+    IntegrityError,
+    OperationalError,
+    connection,
+    transaction,
+)
 
 from agents.rules import Sql
 
@@ -59,7 +65,22 @@ class Batch:
         self.steps.append(Step(name, build, expect, frozenset(claims)))
 
     def run(self) -> int | None:
-        """Write the batch; return the call's id."""
+        """Write the batch; return the call's id.
+
+        A deadlock or serialization failure (SQLSTATE class 40: two requests that
+        free and claim each other's agents) is a conflict to decide again, not an
+        outage.
+        """
+        try:
+            return self._run()
+        except OperationalError as error:
+            if not str(getattr(error.__cause__, "sqlstate", "") or "").startswith("40"):
+                raise
+            raise Conflict(
+                f"the database gave up a concurrent write: {error}"
+            ) from error
+
+    def _run(self) -> int | None:
         if connection.vendor == "postgresql" and connection.get_autocommit():
             try:
                 return self._run_as_one_statement()

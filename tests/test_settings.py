@@ -91,7 +91,9 @@ def test_postgres_url_gets_timeouts_and_persistent_connections(monkeypatch):
     # No SELECT 1 per request: routing.deadline polls a reused connection instead.
     assert database["CONN_HEALTH_CHECKS"] is False
     assert database["OPTIONS"]["connect_timeout"] == 2
-    assert database["OPTIONS"]["options"] == "-c statement_timeout=3000"
+    assert database["OPTIONS"]["options"] == (
+        "-c statement_timeout=3000 -c plan_cache_mode=force_generic_plan"
+    )
 
 
 def test_postgres_tuning_from_environment(monkeypatch):
@@ -105,7 +107,9 @@ def test_postgres_tuning_from_environment(monkeypatch):
 
     assert database["CONN_MAX_AGE"] == 0
     assert database["OPTIONS"]["connect_timeout"] == 5
-    assert database["OPTIONS"]["options"] == "-c statement_timeout=1500"
+    assert database["OPTIONS"]["options"] == (
+        "-c statement_timeout=1500 -c plan_cache_mode=force_generic_plan"
+    )
 
 
 def test_postgres_over_a_unix_socket(monkeypatch):

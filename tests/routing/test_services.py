@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import OperationalError
 
 from agents.models import (
     Agent,
@@ -14,6 +15,7 @@ from agents.models import (
     Membership,
     TimeOff,
 )
+from routing import writes
 from routing.exotel import parse_exotel_request
 from routing.models import Attempt, Call, CallResult, Outcome
 from routing.services import UnknownGroup, record_call_end, route_call
@@ -513,3 +515,24 @@ def test_longest_idle_counts_an_answer_in_another_group(make_group, make_agent):
     end("c2", a)  # Asha answers for sales
     later = NOON + dt.timedelta(minutes=10)
     assert route("c3", "support", now=later) == phones(b)
+
+
+def test_a_deadlock_is_decided_again_not_answered_as_an_outage(
+    make_group, make_agent, monkeypatch
+):
+    group = make_group()
+    a = make_agent("Asha", group)
+    run, failures = writes.Batch._run, []
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def deadlock_once(batch):
+        if not failures:
+            failures.append(1)
+            raise OperationalError("deadlock detected") from Deadlock()
+        return run(batch)
+
+    monkeypatch.setattr(writes.Batch, "_run", deadlock_once)
+    assert route("c1") == phones(a)
+    assert failures == [1]
