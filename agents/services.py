@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -31,9 +31,11 @@ from agents.models import (
     AgentHours,
     AgentStatus,
     GroupHours,
+    Holiday,
     Membership,
     StatusChange,
     StatusVia,
+    TimeOff,
 )
 
 IMPORT_STATUS_REASON = "roster import"
@@ -323,7 +325,36 @@ def import_groups(*, parsed: Parsed, dry_run: bool = False) -> ImportSummary:
             summary.count(outcomes[row.slug], row.line, f"group {row.slug}")
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run:
+        refresh_planner_statistics()
     return summary
+
+
+def refresh_planner_statistics() -> None:
+    """Let PostgreSQL plan the routing statements from the roster as it now is.
+
+    The routing statements keep one generic plan per connection, chosen from the
+    tables' statistics: on a freshly loaded roster, until autovacuum gets to it,
+    that plan reads every available agent of every group for each call (measured
+    in bench/RESULTS.md). ANALYZE of these small tables takes milliseconds, and
+    replaces the cached plans.
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(
+        model._meta.db_table
+        for model in (
+            Agent,
+            AgentGroup,
+            Membership,
+            AgentHours,
+            GroupHours,
+            TimeOff,
+            Holiday,
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
 
 
 def membership_positions(
@@ -475,6 +506,8 @@ def import_agents(
             summary.deactivated = missing.update(active=False)
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run:
+        refresh_planner_statistics()
     return summary
 
 

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from agents.models import Agent, AgentGroup, Membership
+from agents.services import refresh_planner_statistics
 from bench.roster import FOLLOW_UP_GROUP, GROUP_SIZES, phone
 from routing.models import Attempt, Call
 
@@ -43,6 +44,8 @@ def seed_roster() -> dict[str, list[int]]:
             for index, agent in enumerate(agents)
         )
         agent_ids[slug] = [agent.pk for agent in agents]
+    # As the roster import does: production's tables have statistics.
+    refresh_planner_statistics()
     return agent_ids
 
 
@@ -124,3 +127,6 @@ def seed_pending_calls(*, prefix: str, count: int) -> None:
         ),
         batch_size=5000,
     )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Call._meta.db_table}, {Attempt._meta.db_table}")

@@ -42,16 +42,28 @@ def claim_agents(
         + until
         + " END, engaged_call_sid = "
         + P(call_sid)
-        + " WHERE id IN ("
-        + COMMA.join(P(offer.agent_id) for offer in offers)
-        + ") AND "
-        + _rules(CLAIMABLE, now)
+        + " WHERE "
+        + _claimable([offer.agent_id for offer in offers], now)
         + " RETURNING id"
     )
 
 
+def still_claimable(agent_ids, *, now: dt.datetime) -> Sql:
+    """Which of `agent_ids` the claim would engage now: the claim's own test."""
+    return f"SELECT id FROM {AGENT} WHERE " + _claimable(sorted(agent_ids), now)
+
+
 def claimed_agent_ids(offers: Sequence[engine.NewOffer]) -> frozenset[int]:
     return frozenset(offer.agent_id for offer in offers if offer.agent_id)
+
+
+def _claimable(agent_ids, now: dt.datetime) -> Sql:
+    return (
+        "id IN ("
+        + COMMA.join(P(agent_id) for agent_id in agent_ids)
+        + ") AND "
+        + _rules(CLAIMABLE, now)
+    )
 
 
 def release_agents(

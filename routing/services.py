@@ -151,7 +151,12 @@ def _route_batch(
         claimed = claims.claimed_agent_ids(plan.new)
         if claimed:
             statement = claims.claim_agents(plan.new, call_sid=call.sid, now=now)
-            batch.add("claim", lambda _call: statement, claims=claimed)
+            batch.add(
+                "claim",
+                lambda _call: statement,
+                claims=claimed,
+                recheck=lambda: claims.still_claimable(claimed, now=now),
+            )
         batch.add(
             "offers",
             lambda call_id: outcomes.insert_attempts(

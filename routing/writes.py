@@ -3,10 +3,12 @@
 Each statement is written once, by the module whose role it is
 (`routing.outcomes`, `routing.claims`, `routing.requestlog`). On PostgreSQL the
 batch runs as one data-modifying statement (each write a CTE, in autocommit): one
-round trip and no BEGIN or COMMIT. Elsewhere, and on PostgreSQL when that
-statement finds that another request changed what it was written against, the
-same statements run one by one in a short transaction, which says exactly what
-changed.
+round trip and no BEGIN or COMMIT. When that statement finds that another request
+changed what it was written against, it writes nothing, and a read in autocommit
+says which claimed agents were taken: no transaction is rolled back, so psycopg
+keeps the connection's prepared statements (it drops them all on a rollback).
+Elsewhere (SQLite, or inside a transaction) the same statements run one by one
+in a short transaction, which says exactly what changed.
 
 A statement may insist on the rows it changes (`expect`): a claim must engage
 every agent it names, the closing of offers must find them all still pending, a
@@ -51,6 +53,8 @@ class Step:
     build: Build
     expect: int | None = None  # the rows it must return
     claims: frozenset[int] = frozenset()  # the agents a claim step engages
+    # For a claim: a read of the agents among `claims` that could still be claimed.
+    recheck: Callable[[], Sql] | None = None
 
 
 @dataclass
@@ -61,8 +65,16 @@ class Batch:
     new_call: Build | None = None
     steps: list[Step] = field(default_factory=list)
 
-    def add(self, name: str, build: Build, *, expect=None, claims=frozenset()) -> None:
-        self.steps.append(Step(name, build, expect, frozenset(claims)))
+    def add(
+        self,
+        name: str,
+        build: Build,
+        *,
+        expect=None,
+        claims=frozenset(),
+        recheck: Callable[[], Sql] | None = None,
+    ) -> None:
+        self.steps.append(Step(name, build, expect, frozenset(claims), recheck))
 
     def run(self) -> int | None:
         """Write the batch; return the call's id.
@@ -87,7 +99,8 @@ class Batch:
             except DataError as error:
                 if not isinstance(error.__cause__, psycopg.errors.DivisionByZero):
                     raise
-                # The guard below tripped: find out what changed, one by one.
+                # The guard below tripped, and nothing was written.
+                self._raise_what_changed()
         return self._run_in_transaction()
 
     def _run_as_one_statement(self) -> int | None:
@@ -115,6 +128,17 @@ class Batch:
             cursor.execute(statement.text, statement.params)
             _, new_id = cursor.fetchone()
         return new_id if self.new_call is not None else self.call_id
+
+    def _raise_what_changed(self) -> None:
+        """Raise `ClaimsLost` naming the agents other calls took, else `Conflict`."""
+        with connection.cursor() as cursor:
+            for step in self.steps:
+                if step.recheck is None:
+                    continue
+                claimable = {row[0] for row in _execute(cursor, step.recheck())}
+                if lost := step.claims - claimable:
+                    raise ClaimsLost(set(lost))
+        raise Conflict("the call changed meanwhile")
 
     def _run_in_transaction(self) -> int | None:
         with transaction.atomic(), connection.cursor() as cursor:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from agents.importers import AGENT_COLUMNS, GROUP_COLUMNS, parse_agents_csv
 from agents.models import (
@@ -97,6 +98,26 @@ def test_example_roster_loads():
     assert Agent.objects.filter(phone="+919900000003", name="Priya Nair").exists()
     assert Agent.objects.get(name="Tom Baker").timezone == "Europe/London"
     assert not Agent.objects.get(name="Ravi Kumar").active
+
+
+@pytest.mark.postgres
+def test_import_gives_postgresql_the_statistics_of_the_new_roster():
+    """The routing statements' generic plans are chosen from them (bench/RESULTS.md)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the planner's statistics are PostgreSQL's")
+    run("import_groups", EXAMPLES / "groups.csv")
+    run("import_agents", EXAMPLES / "agents.csv")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname IN"
+            " ('agents_agent', 'agents_membership', 'agents_agentgroup')"
+        )
+        counted = dict(cursor.fetchall())
+    assert counted == {
+        "agents_agent": Agent.objects.count(),
+        "agents_membership": Membership.objects.count(),
+        "agents_agentgroup": AgentGroup.objects.count(),
+    }
 
 
 def test_example_roster_always_has_someone_on_duty():

@@ -4,11 +4,19 @@ On PostgreSQL a request's writes are one data-modifying statement, in autocommit
 (routing.writes); elsewhere they are a short transaction of several statements.
 """
 
+import datetime as dt
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from agents.models import Agent, AgentGroup, Membership, Strategy
 from bench.profile import counting_round_trips
+from routing.selection import MemberQuery
 
 # Autocommit as in production: inside a test transaction every atomic block
 # would add a SAVEPOINT and its RELEASE to the count.
@@ -122,3 +130,53 @@ def test_first_request_and_follow_up_in_three_round_trips_on_the_wire(
 ):
     """What the wire shows: Django's query count misses psycopg's own round trips."""
     assert max(wire_round_trips[10]) <= ROUND_TRIPS_TARGET, wire_round_trips
+
+
+@contextmanager
+def wire_messages() -> Iterator[list[str]]:
+    """Collect what the client sends PostgreSQL in the block (libpq's trace)."""
+    from psycopg import pq
+
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    sent: list[str] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            yield sent
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        sent.extend(line for line in trace.read().splitlines() if line[:1] == "F")
+
+
+@pytest.mark.postgres
+def test_a_claim_lost_to_another_call_rolls_nothing_back(exotel, monkeypatch):
+    """psycopg forgets every prepared statement on a rollback: a lost claim,
+    common in a busy group, is found out by a read instead."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the single-statement write is PostgreSQL's")
+    group = make_group_of(10, Strategy.SEQUENTIAL)
+    connection.ensure_connection()
+    for n in range((connection.connection.prepare_threshold or 0) + 1):
+        round_trips_of_a_call(exotel, group, f"warm-{n}")
+    read, taken = MemberQuery.candidates, []
+
+    def another_call_takes_the_first(self, **kwargs):
+        candidates = read(self, **kwargs)
+        if not taken:
+            taken.append(candidates[0])
+            Agent.objects.filter(pk=candidates[0].agent_id).update(
+                engaged_until=timezone.now() + dt.timedelta(hours=1),
+                engaged_call_sid="another-call",
+            )
+        return candidates
+
+    monkeypatch.setattr(MemberQuery, "candidates", another_call_takes_the_first)
+    with wire_messages() as sent:
+        [number] = exotel.numbers("lost-claim", group.slug)
+    assert taken and number != taken[0].number
+    assert Agent.objects.get(phone=number).engaged_call_sid == "lost-claim"
+    control = [line for line in sent if re.search(r"BEGIN|ROLLBACK|DEALLOCATE", line)]
+    assert control == [], control
