@@ -93,34 +93,43 @@ def profile_first_requests(*, path_of, requests: int, out: Path) -> dict:
 
 
 @contextmanager
-def counting_round_trips(wrapper=connection) -> Iterator[list[int]]:
-    """Count the round trips on `wrapper`'s PostgreSQL connection in the block.
+def client_messages(wrapper=connection) -> Iterator[list[list[str]]]:
+    """Collect the messages the client sends on `wrapper`'s PostgreSQL connection.
 
-    From libpq's trace: the client waits for the server after each Sync
-    (extended protocol) or Query (simple protocol, e.g. psycopg's BEGIN and
-    COMMIT) it sends. The count is in the yielded list once the block is done.
+    From libpq's trace, each message as its tab-separated fields (type, length,
+    name, contents), in the yielded list once the block is done.
     """
     from psycopg import pq
 
     wrapper.ensure_connection()
     pgconn = wrapper.connection.pgconn
-    count = []
+    sent: list[list[str]] = []
     with tempfile.TemporaryFile("w+") as trace:
         pgconn.trace(trace.fileno())
         pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
         try:
-            yield count
+            yield sent
         finally:
             pgconn.untrace()
         trace.seek(0)
-        sent = [line.split("\t") for line in trace.read().splitlines()]
-    count.append(
-        sum(
-            1
-            for fields in sent
-            if fields[0] == "F" and fields[2:3] in (["Sync"], ["Query"])
-        )
-    )
+        for line in trace.read().splitlines():
+            fields = line.split("\t")
+            if fields[0] == "F":
+                sent.append(fields)
+
+
+@contextmanager
+def counting_round_trips(wrapper=connection) -> Iterator[list[int]]:
+    """Count the round trips on `wrapper`'s PostgreSQL connection in the block.
+
+    The client waits for the server after each Sync (extended protocol) or Query
+    (simple protocol, e.g. psycopg's BEGIN and COMMIT) it sends. The count is in
+    the yielded list once the block is done.
+    """
+    count = []
+    with client_messages(wrapper) as sent:
+        yield count
+    count.append(sum(1 for fields in sent if fields[2:3] in (["Sync"], ["Query"])))
 
 
 def round_trips(client: Client, path_of) -> int | None:

@@ -6,16 +6,13 @@ On PostgreSQL a request's writes are one data-modifying statement, in autocommit
 
 import datetime as dt
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
 from agents.models import Agent, AgentGroup, Membership, Strategy
-from bench.profile import counting_round_trips
+from bench.profile import client_messages, counting_round_trips
 from routing.selection import MemberQuery
 
 # Autocommit as in production: inside a test transaction every atomic block
@@ -132,25 +129,6 @@ def test_first_request_and_follow_up_in_three_round_trips_on_the_wire(
     assert max(wire_round_trips[10]) <= ROUND_TRIPS_TARGET, wire_round_trips
 
 
-@contextmanager
-def wire_messages() -> Iterator[list[str]]:
-    """Collect what the client sends PostgreSQL in the block (libpq's trace)."""
-    from psycopg import pq
-
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
-    sent: list[str] = []
-    with tempfile.TemporaryFile("w+") as trace:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            yield sent
-        finally:
-            pgconn.untrace()
-        trace.seek(0)
-        sent.extend(line for line in trace.read().splitlines() if line[:1] == "F")
-
-
 @pytest.mark.postgres
 def test_a_claim_lost_to_another_call_rolls_nothing_back(exotel, monkeypatch):
     """psycopg forgets every prepared statement on a rollback: a lost claim,
@@ -174,9 +152,13 @@ def test_a_claim_lost_to_another_call_rolls_nothing_back(exotel, monkeypatch):
         return candidates
 
     monkeypatch.setattr(MemberQuery, "candidates", another_call_takes_the_first)
-    with wire_messages() as sent:
+    with client_messages() as sent:
         [number] = exotel.numbers("lost-claim", group.slug)
     assert taken and number != taken[0].number
     assert Agent.objects.get(phone=number).engaged_call_sid == "lost-claim"
-    control = [line for line in sent if re.search(r"BEGIN|ROLLBACK|DEALLOCATE", line)]
+    control = [
+        fields
+        for fields in sent
+        if re.search(r"BEGIN|ROLLBACK|DEALLOCATE", str(fields))
+    ]
     assert control == [], control
