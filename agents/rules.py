@@ -13,6 +13,7 @@ their related rows); each consumer says which SQL alias or table each role has.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -90,7 +91,7 @@ class Now:
     """The moment the rules are judged at."""
 
     def sql(self, context: SqlContext) -> str:
-        return context.param(context.ops.adapt_datetimefield_value(context.moment))
+        return context.moment_param(_adapted_moment)
 
     def value(self, context: PythonContext):
         return context.moment
@@ -105,12 +106,10 @@ class ClockPart:
     def sql(self, context: SqlContext) -> str:
         if isinstance(context.clock, SqlClock):
             return context.clock.part(self.part, context)
-        value = getattr(context.clock, self.part)
-        if self.part == "time":
-            value = context.ops.adapt_timefield_value(value)
-        elif self.part == "date":
-            value = context.ops.adapt_datefield_value(value)
-        return context.param(value)
+        # On a zone's clock, read in Python from the moment.
+        return context.moment_param(
+            functools.partial(_clock_part, context.clock, self.part)
+        )
 
     def value(self, context: PythonContext):
         return getattr(context.clock, self.part)
@@ -248,7 +247,7 @@ class OnClockOf(Expr):
             return self.term.sql(context.on_clock(SqlClock(self.zone)))
         clocks = []
         for tz_name in context.zones_of(self.zone.role):
-            inner = context.on_clock(Clock.of(context.moment, tz_name))
+            inner = context.on_clock(tz_name)
             clocks.append(
                 f"({self.zone.sql(context)} = {context.param(tz_name)}"
                 f" AND {self.term.sql(inner)})"
@@ -267,7 +266,7 @@ class SqlClock:
     zone: Col
 
     def part(self, part: str, context: SqlContext) -> str:
-        moment = context.param(context.ops.adapt_datetimefield_value(context.moment))
+        moment = context.moment_param(_adapted_moment)
         local = f"({moment} AT TIME ZONE {self.zone.sql(context)})"
         if part == "time":
             return f"CAST({local} AS time)"
@@ -401,28 +400,52 @@ def all_of(rules: Iterable[Rule]) -> Expr:
     return All(*(rule.expr for rule in rules))
 
 
+def _adapted_moment(moment: dt.datetime, ops):
+    return ops.adapt_datetimefield_value(moment)
+
+
+def _clock_part(tz_name: str, part: str, moment: dt.datetime, ops):
+    value = getattr(Clock.of(moment, tz_name), part)
+    if part == "time":
+        return ops.adapt_timefield_value(value)
+    if part == "date":
+        return ops.adapt_datefield_value(value)
+    return value
+
+
+@dataclass(frozen=True)
+class AtMoment:
+    """A parameter computed from the moment the rules are judged at."""
+
+    value_of: Callable  # (moment, connection.ops) -> the parameter
+
+
 @dataclass
 class SqlContext:
     """Renders expressions as SQL text with `%s` parameters, collected in order.
 
     `aliases` maps each role to its SQL alias (or table name); `zones` and
-    `group_zones` list the time zones that agents' and groups' clocks need.
+    `group_zones` list the time zones that agents' and groups' clocks need. The
+    text depends only on these and on the database: `fragment` renders each
+    expression once per process and, for each moment, only computes its
+    parameters.
     """
 
     moment: dt.datetime
     aliases: dict[str, str]
     zones: Sequence[str] = ()
     group_zones: Sequence[str] = ()
-    clock: Clock | SqlClock | None = None
+    # The clock in force: a time zone's name, or PostgreSQL's per-row clock.
+    clock: str | SqlClock | None = None
     params: list = field(default_factory=list)
+    # The connection's, looked up once per statement (each lookup goes through
+    # Django's per-thread connection handler).
+    ops: object = None
+    vendor: str = ""
 
-    @property
-    def ops(self):
-        return connection.ops
-
-    @property
-    def vendor(self) -> str:
-        return connection.vendor
+    def __post_init__(self):
+        if self.ops is None:
+            self.ops, self.vendor = connection.ops, connection.vendor
 
     def alias(self, role: str) -> str:
         return self.aliases.get(role, role)
@@ -431,10 +454,20 @@ class SqlContext:
         self.params.append(value)
         return "%s"
 
+    def moment_param(self, value_of: Callable) -> str:
+        return self.param(AtMoment(value_of))
+
+    def values(self, params) -> tuple:
+        """The parameters for this context's moment."""
+        return tuple(
+            p.value_of(self.moment, self.ops) if isinstance(p, AtMoment) else p
+            for p in params
+        )
+
     def zones_of(self, role: str) -> Sequence[str]:
         return self.group_zones if role == "group" else self.zones
 
-    def on_clock(self, clock: Clock | SqlClock) -> SqlContext:
+    def on_clock(self, clock: str | SqlClock) -> SqlContext:
         inner = SqlContext(
             moment=self.moment,
             aliases=self.aliases,
@@ -442,6 +475,8 @@ class SqlContext:
             group_zones=self.group_zones,
             clock=clock,
             params=self.params,  # shared: parameters stay in textual order
+            ops=self.ops,
+            vendor=self.vendor,
         )
         return inner
 
@@ -450,13 +485,28 @@ class SqlContext:
 
     def fragment(self, expr: Expr) -> Sql:
         """Render `expr` apart from anything rendered before."""
-        context = SqlContext(
-            moment=self.moment,
-            aliases=self.aliases,
-            zones=self.zones,
-            group_zones=self.group_zones,
+        text, params = _rendered(
+            expr,
+            tuple(self.aliases.items()),
+            tuple(self.zones),
+            tuple(self.group_zones),
+            self.vendor,
         )
-        return Sql(context.render(expr), tuple(context.params))
+        return Sql(text, self.values(params))
+
+
+@functools.lru_cache(maxsize=256)
+def _rendered(expr: Expr, aliases, zones, group_zones, vendor: str):
+    """The text of `expr` and its parameters, moment-dependent ones as `AtMoment`."""
+    context = SqlContext(
+        moment=None,
+        aliases=dict(aliases),
+        zones=zones,
+        group_zones=group_zones,
+        ops=connection.ops,
+        vendor=vendor,
+    )
+    return context.render(expr), tuple(context.params)
 
 
 @dataclass(frozen=True)
@@ -544,8 +594,8 @@ def orm_condition(
         zones=agent_zones() if zones is None else zones,
         group_zones=group_zones,
     )
-    sql = context.render(all_of(rules))
-    return RawSQL(sql, context.params, output_field=BooleanField())
+    statement = context.fragment(all_of(rules))
+    return RawSQL(statement.text, statement.params, output_field=BooleanField())
 
 
 # How the ORM names the tables of an Agent or a Membership (joined to its agent).

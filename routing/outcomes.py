@@ -1,6 +1,7 @@
 """Call state: the call and its offers as stored, and what a request's report writes."""
 
 import datetime as dt
+import functools
 import json
 
 from django.db import connection
@@ -151,13 +152,29 @@ def _moment(text: str | None) -> dt.datetime | None:
 def _from_db(model, values) -> list:
     """Convert raw column values as the ORM would (SQLite returns text datetimes)."""
     converted = []
-    for field, value in zip(model._meta.concrete_fields, values, strict=True):
-        column = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column)
-        for converter in converters + column.get_db_converters(connection):
+    for (column, converters), value in zip(
+        _converters(model, connection.vendor), values, strict=True
+    ):
+        for converter in converters:
             value = converter(value, column, connection)
         converted.append(value)
     return converted
+
+
+@functools.cache
+def _converters(model, vendor: str) -> list:
+    """Each concrete field's column and its converters (they depend on the backend)."""
+    columns = []
+    for field in model._meta.concrete_fields:
+        column = field.get_col(model._meta.db_table)
+        columns.append(
+            (
+                column,
+                connection.ops.get_db_converters(column)
+                + column.get_db_converters(connection),
+            )
+        )
+    return columns
 
 
 def settlement_statements(
