@@ -206,8 +206,9 @@ def settlement_statements(
             expect=len(closures),
         )
     rest = [closure for closure in closures if closure.offer is not answered]
+    freed = {closure.offer.agent_id for closure in rest if closure.offer.agent_id}
     for name, statement in claims.release_agents(rest, call_sid=call.sid, now=now):
-        batch.add(name, lambda _call, statement=statement: statement)
+        batch.add(name, lambda _call, statement=statement: statement, agents=freed)
     if answered is not None and answered.agent_id:
         wrapup = claims.start_wrapup(
             agent_id=answered.agent_id,
@@ -215,7 +216,7 @@ def settlement_statements(
             wrapup_seconds=answered.wrapup_seconds,
             now=now,
         )
-        batch.add("wrapup", lambda _call: wrapup)
+        batch.add("wrapup", lambda _call: wrapup, agents={answered.agent_id})
         idle = claims.mark_idle_since(agent_id=answered.agent_id, now=now)
         batch.add("idle-since", lambda _call: idle)
     if settlement.result and call.pk is not None:
