@@ -217,8 +217,9 @@ def _record(
     ends_call: bool,
 ) -> Call | None:
     for _ in range(CONFLICT_RETRIES):
-        call = Call.objects.select_related("group").filter(sid=request.call_sid).first()
-        if call is None:
+        # The call, its group and its offers in one statement.
+        call, offers = outcomes.load_call(request=request, group_slug=None, now=now)
+        if call.pk is None:
             if received is not None:
                 log_request(
                     received,
@@ -231,7 +232,7 @@ def _record(
                 )
             return None
         settlement = engine.settle(
-            outcomes.offers_of(call),
+            offers,
             outcomes.report_of(request, ends_call=ends_call),
             now=now,
             parallel_ringing=bool(call.group and call.group.parallel_ringing),
@@ -259,7 +260,7 @@ def _record(
                 batch.run()
         except IntegrityError:
             continue
-        call.refresh_from_db()
+        call.refresh_from_db()  # as recorded: an answered call stays answered
         return call
     raise CallContention(
         f"call {request.call_sid}: concurrent requests kept conflicting"
