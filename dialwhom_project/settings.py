@@ -127,8 +127,8 @@ if DATABASE_URL:
                 # connection has run PREPARE_THRESHOLD times (Django passes
                 # prepare_threshold=None, never preparing, unless it is set); off
                 # behind a pooler that cannot keep them (PgBouncer in transaction
-                # mode). psycopg drops them all at every rollback
-                # (docs/benchmark.md).
+                # mode). psycopg drops them all at every rollback, which the
+                # routing requests avoid (docs/benchmark.md).
                 "server_side_binding": PREPARED_STATEMENTS,
                 "prepare_threshold": PREPARE_THRESHOLD if PREPARED_STATEMENTS else None,
                 "connect_timeout": int(
@@ -136,7 +136,7 @@ if DATABASE_URL:
                 ),
                 # A prepared statement keeps its generic plan: PostgreSQL would
                 # otherwise plan the candidate statement afresh on most calls
-                # (bench/RESULTS.md: 1,332 plans in 1,679 calls; generic, +21%).
+                # (docs/benchmark.md: 1,332 plans in 1,679 calls; generic, +21%).
                 "options": "-c statement_timeout={} -c plan_cache_mode={}".format(
                     os.environ.get("DIALWHOM_DB_STATEMENT_TIMEOUT_MS", "3000"),
                     os.environ.get("DIALWHOM_DB_PLAN_CACHE_MODE", "force_generic_plan"),
