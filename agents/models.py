@@ -399,6 +399,11 @@ class Membership(models.Model):
     # The agent's last_answered_at, copied onto each membership when they answer, so
     # longest-idle reads its order from an index (the epoch: never answered).
     idle_since = models.DateTimeField(default=NEVER, editable=False)
+    # Fewest-calls' key: the agent's answered calls (in every group) on this
+    # group's local day `answered_on`, counted on each membership as they answer.
+    # A count from an earlier day is 0 today: it is never reset.
+    answered_on = models.DateField(null=True, editable=False)
+    answered_today = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["group", "priority", "position"]
@@ -417,6 +422,16 @@ class Membership(models.Model):
             models.Index(
                 fields=["group", "priority", "idle_since", "position"],
                 name="membership_idle_order_idx",
+            ),
+            models.Index(
+                fields=[
+                    "group",
+                    "answered_on",
+                    "priority",
+                    "answered_today",
+                    "position",
+                ],
+                name="membership_answered_order_idx",
             ),
         ]
 
