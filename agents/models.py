@@ -438,6 +438,34 @@ class Membership(models.Model):
     def __str__(self):
         return f"{self.agent.name} in {self.group.name} (tier {self.priority})"
 
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            self.start_like_the_agent()
+        super().save(*args, **kwargs)
+
+    def start_like_the_agent(self) -> None:
+        """A new membership takes its agent's answers so far (unless given):
+        longest idle's key, and fewest calls' count from a membership of the agent
+        in a group of the same time zone (the same local day). In another zone the
+        count starts at 0 and, until that day ends, misses the answers before."""
+        answered_at = self.agent.last_answered_at
+        if answered_at is None:
+            return
+        if self.idle_since == NEVER:
+            self.idle_since = answered_at
+        if self.answered_on is None:
+            same_day = (
+                Membership.objects.filter(
+                    agent_id=self.agent_id, group__timezone=self.group.timezone
+                )
+                .exclude(answered_on=None)
+                .exclude(pk=self.pk)
+                .values_list("answered_on", "answered_today")
+                .first()
+            )
+            if same_day:
+                self.answered_on, self.answered_today = same_day
+
 
 class Weekday(models.IntegerChoices):
     MONDAY = 0, "Mon"
