@@ -10,8 +10,11 @@ rule, for every member. No other code states these rules.
 The candidate statement reads the group through index-ordered scans, each limited
 to the answer's size, and sorts only what they return: round robin is the members
 after their tier's pointer, then every member from the start (together they hold
-the first N in rotation order, wherever the pointer is), and the sticky agent is a
-scan of its own.
+the first N in rotation order, wherever the pointer is); longest idle follows each
+membership's copy of its agent's last answer; fewest calls is the members who
+answered today, fewest first, then the others (none today), from the counts each
+membership keeps (`claims.mark_answered`); the sticky agent is a scan of its own.
+Only random sorts the group's eligible members.
 """
 
 import datetime as dt
