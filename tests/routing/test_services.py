@@ -424,6 +424,22 @@ def test_fewest_calls_counts_answers_in_every_group(make_group, make_agent):
     assert route("c1", now=late + dt.timedelta(minutes=1)) == phones(other)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_counts_in_autocommit(make_group, make_agent):
+    """On PostgreSQL in autocommit the count is part of the one-statement write."""
+    sales = make_group("sales", wrapup_seconds=0, timezone="Asia/Kolkata")
+    support = make_group(wrapup_seconds=0, timezone="Europe/London")
+    agent = make_agent("A", sales, support)
+    route("s1", "sales")
+    end("s1", agent)
+    route("s2", "support", now=NOON + dt.timedelta(minutes=1))
+    end("s2", agent, now=NOON + dt.timedelta(minutes=1))
+    assert counts(agent) == {"sales": (NOON.date(), 2), "support": (NOON.date(), 2)}
+    assert {m.idle_since for m in agent.memberships.all()} == {
+        NOON + dt.timedelta(minutes=1)
+    }
+
+
 def test_random_stays_within_tiers(make_group, make_agent):
     group = make_group(strategy="random")
     tier_one = {str(make_agent(n, group).phone) for n in ["A", "B", "C"]}
