@@ -36,8 +36,9 @@ def _e164_list(text: str) -> list[str]:
     """Return the `;`-separated numbers in E.164 (the field may predate clean())."""
     numbers = []
     for number in text.split(";"):
-        with contextlib.suppress(ValidationError):
-            numbers.append(normalize_phone(number, strict=False))
+        if number.strip():
+            with contextlib.suppress(ValidationError):
+                numbers.append(normalize_phone(number, strict=False))
     return numbers
 
 

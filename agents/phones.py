@@ -1,5 +1,7 @@
 """Phone numbers as people and Exotel write them, normalised to E.164."""
 
+import functools
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,8 +14,15 @@ def normalize_phone(text: str, *, strict: bool = True) -> str:
     `strict` demands a number that exists in the numbering plan (roster data);
     without it, a number of a possible length is enough (what Exotel reports).
     """
+    return _e164(text.strip(), settings.PHONENUMBER_DEFAULT_REGION, strict)
+
+
+# The same few numbers come back all day (exophones, agents, regular callers), and
+# parsing three of them was a tenth of a first request's Python (bench/RESULTS.md).
+@functools.lru_cache(maxsize=4096)
+def _e164(text: str, region: str, strict: bool) -> str:
     try:
-        number = phonenumbers.parse(text.strip(), settings.PHONENUMBER_DEFAULT_REGION)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as error:
         raise ValidationError(f"invalid phone number {text!r}") from error
     valid = (

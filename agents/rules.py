@@ -178,6 +178,11 @@ class All(Expr):
 
     def __init__(self, *terms: Expr):
         object.__setattr__(self, "terms", terms)
+        # Hashed once: a rendering is looked up by its expression on each request.
+        object.__setattr__(self, "_hash", hash(terms))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def sql(self, context: SqlContext) -> str:
         return "(" + " AND ".join(term.sql(context) for term in self.terms) + ")"
@@ -192,6 +197,11 @@ class Any(Expr):
 
     def __init__(self, *terms: Expr):
         object.__setattr__(self, "terms", terms)
+        # Hashed once: a rendering is looked up by its expression on each request.
+        object.__setattr__(self, "_hash", hash(terms))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def sql(self, context: SqlContext) -> str:
         return "(" + " OR ".join(term.sql(context) for term in self.terms) + ")"
@@ -308,7 +318,7 @@ AGENT_ID = Col("agent", "id")
 GROUP_ID = Col("group", "id")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each rule is one object: compared by identity
 class Rule:
     """A named rule and what the preview says of a member who fails it."""
 
@@ -397,6 +407,11 @@ ELIGIBLE = (
 
 
 def all_of(rules: Iterable[Rule]) -> Expr:
+    return _all_of(tuple(rules))
+
+
+@functools.cache
+def _all_of(rules: tuple[Rule, ...]) -> Expr:
     return All(*(rule.expr for rule in rules))
 
 
@@ -509,12 +524,17 @@ def _rendered(expr: Expr, aliases, zones, group_zones, vendor: str):
     return context.render(expr), tuple(context.params)
 
 
-@dataclass(frozen=True)
 class Sql:
-    """SQL text and its parameters, in order; fragments join with `+` and `join`."""
+    """SQL text and its parameters, in order; fragments join with `+` and `join`.
 
-    text: str
-    params: tuple = ()
+    A plain class with slots: a statement is built of many fragments per request.
+    """
+
+    __slots__ = ("text", "params")
+
+    def __init__(self, text: str, params: tuple = ()):
+        self.text = text
+        self.params = params
 
     def __add__(self, other: Sql | str) -> Sql:
         if isinstance(other, str):
@@ -524,13 +544,30 @@ class Sql:
     def __radd__(self, other: str) -> Sql:
         return Sql(other + self.text, self.params)
 
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Sql):
+            return NotImplemented
+        return (self.text, self.params) == (other.text, other.params)
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.params))
+
+    def __repr__(self) -> str:
+        return f"Sql({self.text!r}, {self.params!r})"
+
     def join(self, parts: Iterable[Sql | str]) -> Sql:
         """Join `parts` with this fragment between them (`Sql(" AND ").join(...)`)."""
-        joined = None
-        for part in parts:
-            part = part if isinstance(part, Sql) else Sql(part)
-            joined = part if joined is None else joined + self + part
-        return joined if joined is not None else Sql("")
+        texts, params = [], []
+        for n, part in enumerate(parts):
+            if n:
+                texts.append(self.text)
+                params.extend(self.params)
+            if isinstance(part, str):
+                texts.append(part)
+            else:
+                texts.append(part.text)
+                params.extend(part.params)
+        return Sql("".join(texts), tuple(params))
 
     @classmethod
     def param(cls, value) -> Sql:

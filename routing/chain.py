@@ -8,7 +8,7 @@ Reads only: the writes of a request are in `routing.claims` and
 
 import datetime as dt
 
-from agents.models import AgentGroup
+from agents.models import AgentGroup, Strategy
 from agents.rules import agent_zones
 from routing import engine
 from routing.selection import MemberQuery
@@ -33,7 +33,7 @@ def knobs(group: AgentGroup) -> engine.GroupKnobs:
     return engine.GroupKnobs(
         id=group.pk,
         slug=group.slug,
-        strategy=group.get_strategy_display(),
+        strategy=Strategy(group.strategy).label,
         batch_size=group.batch_size,
         max_attempts=group.max_attempts,
         hold_seconds=group.hold_seconds,

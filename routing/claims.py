@@ -54,6 +54,15 @@ def still_claimable(agent_ids, *, now: dt.datetime) -> Sql:
     return f"SELECT id FROM {AGENT} WHERE " + _claimable(sorted(agent_ids), now)
 
 
+def lock_agents(agent_ids) -> Sql:
+    """Lock the agents' rows in id order (see routing.writes)."""
+    return (
+        f"SELECT id FROM {AGENT} WHERE id IN ("
+        + COMMA.join(P(agent_id) for agent_id in agent_ids)
+        + ") ORDER BY id FOR UPDATE"
+    )
+
+
 def claimed_agent_ids(offers: Sequence[engine.NewOffer]) -> frozenset[int]:
     return frozenset(offer.agent_id for offer in offers if offer.agent_id)
 

@@ -48,19 +48,7 @@ def load_call(
     from the pinned slug or the routes, and keeps it for the rest of the call. A
     pinned slug must name a group, even for a call that already has its own.
     """
-    call_fields = [field.attname for field in Call._meta.concrete_fields]
-    group_fields = [field.attname for field in AgentGroup._meta.concrete_fields]
-    group_table = AgentGroup._meta.db_table
-    pinned = f"(SELECT id FROM {group_table} WHERE slug = %s)"
-    sql = (
-        "SELECT "
-        + ", ".join(f"c.{name}" for name in call_fields)
-        + ", "
-        + ", ".join(f"g.{name}" for name in group_fields)
-        + f", {pinned}, ({_offers_json()})"
-        f" FROM (SELECT 1 AS one) q LEFT JOIN {CALL} c ON c.sid = %s"
-        f" LEFT JOIN {group_table} g ON g.id = COALESCE(c.group_id, {pinned})"
-    )
+    sql, call_fields, group_fields = _load_call_sql(connection.vendor)
     slug = group_slug or None
     with connection.cursor() as cursor:
         cursor.execute(sql, [slug, request.call_sid, slug])
@@ -92,24 +80,44 @@ def load_call(
     return call, []
 
 
+@functools.cache
+def _load_call_sql(vendor: str) -> tuple[str, list[str], list[str]]:
+    """The call, its group (stored, or the pinned one) and its offers: one row."""
+    call_fields = [field.attname for field in Call._meta.concrete_fields]
+    group_fields = [field.attname for field in AgentGroup._meta.concrete_fields]
+    group_table = AgentGroup._meta.db_table
+    pinned = f"(SELECT id FROM {group_table} WHERE slug = %s)"
+    sql = (
+        "SELECT "
+        + ", ".join(f"c.{name}" for name in call_fields)
+        + ", "
+        + ", ".join(f"g.{name}" for name in group_fields)
+        + f", {pinned}, ({_offers_json(vendor)})"
+        f" FROM (SELECT 1 AS one) q LEFT JOIN {CALL} c ON c.sid = %s"
+        f" LEFT JOIN {group_table} g ON g.id = COALESCE(c.group_id, {pinned})"
+    )
+    return sql, call_fields, group_fields
+
+
 def offers_of(call: Call) -> list[engine.Offer]:
     """Return the call's offers as the planner reads them (none for a new call)."""
     if call.pk is None:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT ({_offers_json()}) FROM {CALL} c WHERE c.id = %s", [call.pk]
+            f"SELECT ({_offers_json(connection.vendor)}) FROM {CALL} c WHERE c.id = %s",
+            [call.pk],
         )
         return _offers(cursor.fetchone()[0])
 
 
-def _offers_json() -> str:
+def _offers_json(vendor: str) -> str:
     """The offers of call `c`, in call order, as one JSON array of arrays."""
     joins = (
         f" FROM {ATTEMPT} x LEFT JOIN {AgentGroup._meta.db_table} xg"
         " ON xg.id = x.group_id WHERE x.call_id = c.id"
     )
-    if connection.vendor == "postgresql":
+    if vendor == "postgresql":
         return (
             f"SELECT CAST(COALESCE(json_agg(json_build_array({OFFER_COLUMNS})"
             f" ORDER BY x.position), '[]') AS text){joins}"
@@ -198,8 +206,9 @@ def settlement_statements(
             expect=len(closures),
         )
     rest = [closure for closure in closures if closure.offer is not answered]
+    freed = {closure.offer.agent_id for closure in rest if closure.offer.agent_id}
     for name, statement in claims.release_agents(rest, call_sid=call.sid, now=now):
-        batch.add(name, lambda _call, statement=statement: statement)
+        batch.add(name, lambda _call, statement=statement: statement, agents=freed)
     if answered is not None and answered.agent_id:
         wrapup = claims.start_wrapup(
             agent_id=answered.agent_id,
@@ -207,7 +216,7 @@ def settlement_statements(
             wrapup_seconds=answered.wrapup_seconds,
             now=now,
         )
-        batch.add("wrapup", lambda _call: wrapup)
+        batch.add("wrapup", lambda _call: wrapup, agents={answered.agent_id})
         # Built when the batch runs: on SQLite it reads the agent's groups' time
         # zones inside the batch's transaction.
         batch.add(
