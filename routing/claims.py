@@ -6,6 +6,9 @@ not engaged): two calls deciding at the same instant on different machines never
 get the same agent. On PostgreSQL the UPDATE waits for a competing transaction's
 row lock and re-checks the row it committed; on SQLite writers take turns.
 
+An answer is counted on every membership of its agent (`mark_answered`): the
+keys of longest idle and fewest calls, which routing.selection reads from indexes.
+
 Each function returns its statement for a `routing.writes.Batch`.
 """
 
