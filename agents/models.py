@@ -400,6 +400,11 @@ class Membership(models.Model):
     # The agent's last_answered_at, copied onto each membership when they answer, so
     # longest-idle reads its order from an index (the epoch: never answered).
     idle_since = models.DateTimeField(default=NEVER, editable=False)
+    # Fewest-calls' key: the agent's answered calls (in every group) on this
+    # group's local day `answered_on`, counted on each membership as they answer.
+    # A count from an earlier day is 0 today: it is never reset.
+    answered_on = models.DateField(null=True, editable=False)
+    answered_today = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["group", "priority", "position"]
@@ -419,10 +424,48 @@ class Membership(models.Model):
                 fields=["group", "priority", "idle_since", "position"],
                 name="membership_idle_order_idx",
             ),
+            models.Index(
+                fields=[
+                    "group",
+                    "answered_on",
+                    "priority",
+                    "answered_today",
+                    "position",
+                ],
+                name="membership_answered_order_idx",
+            ),
         ]
 
     def __str__(self):
         return f"{self.agent.name} in {self.group.name} (tier {self.priority})"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            self.start_like_the_agent()
+        super().save(*args, **kwargs)
+
+    def start_like_the_agent(self) -> None:
+        """A new membership takes its agent's answers so far (unless given):
+        longest idle's key, and fewest calls' count from a membership of the agent
+        in a group of the same time zone (the same local day). In another zone the
+        count starts at 0 and, until that day ends, misses the answers before."""
+        answered_at = self.agent.last_answered_at
+        if answered_at is None:
+            return
+        if self.idle_since == NEVER:
+            self.idle_since = answered_at
+        if self.answered_on is None:
+            same_day = (
+                Membership.objects.filter(
+                    agent_id=self.agent_id, group__timezone=self.group.timezone
+                )
+                .exclude(answered_on=None)
+                .exclude(pk=self.pk)
+                .values_list("answered_on", "answered_today")
+                .first()
+            )
+            if same_day:
+                self.answered_on, self.answered_today = same_day
 
 
 class Weekday(models.IntegerChoices):

@@ -25,7 +25,6 @@ from agents.importers import (
     RowError,
 )
 from agents.models import (
-    NEVER,
     Agent,
     AgentGroup,
     AgentHours,
@@ -533,15 +532,11 @@ def sync_memberships(
     for group_id, (priority, position) in wanted.items():
         membership = stored.get((row.phone, group_id))
         if membership is None:
-            new.append(
-                Membership(
-                    agent=agent,
-                    group_id=group_id,
-                    priority=priority,
-                    position=position,
-                    idle_since=agent.last_answered_at or NEVER,
-                )
+            membership = Membership(
+                agent=agent, group_id=group_id, priority=priority, position=position
             )
+            membership.start_like_the_agent()
+            new.append(membership)
         elif (membership.priority, membership.position) != (priority, position):
             membership.priority, membership.position = priority, position
             membership.save(update_fields=["priority", "position"])

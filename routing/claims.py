@@ -6,17 +6,21 @@ not engaged): two calls deciding at the same instant on different machines never
 get the same agent. On PostgreSQL the UPDATE waits for a competing transaction's
 row lock and re-checks the row it committed; on SQLite writers take turns.
 
+An answer is counted on every membership of its agent (`mark_answered`): the
+keys of longest idle and fewest calls, which routing.selection reads from indexes.
+
 Each function returns its statement for a `routing.writes.Batch`.
 """
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import connection
 
 from agents import rules
 from agents.models import AgentGroup, AgentStatus, StatusChange, StatusVia
-from agents.rules import TABLES, Sql, SqlContext, all_of
+from agents.rules import TABLES, ClockPart, Col, Sql, SqlClock, SqlContext, all_of
 from routing import engine
 
 CLAIMABLE = (rules.AGENT_ACTIVE, rules.AVAILABLE, rules.NOT_ENGAGED)
@@ -222,15 +226,60 @@ def hold_for_conversation(
     )
 
 
-def mark_idle_since(*, agent_id: int, now: dt.datetime) -> Sql:
-    """Copy the end of the agent's answered call onto each of their memberships
-    (longest-idle's key, in every group: see agents.models.Membership)."""
+def mark_answered(*, agent_id: int, now: dt.datetime) -> Sql:
+    """Count the agent's answered call, ending `now`, on each of their memberships.
+
+    Longest idle's key (`idle_since`) and fewest calls' (`answered_today` on the
+    group's local day `answered_on`): both in every group, as DESIGN section 5
+    says, so each group reads its order from an index (agents.models.Membership).
+    One statement: a count from an earlier local day starts again at 1.
+    """
+    today = _local_date(agent_id, now)
     return (
-        f"UPDATE {MEMBERSHIP} SET idle_since = "
+        f"UPDATE {MEMBERSHIP} AS m SET idle_since = "
         + P(_dt(now))
-        + " WHERE agent_id = "
+        + ", answered_today = CASE WHEN m.answered_on = "
+        + today
+        + " THEN m.answered_today + 1 ELSE 1 END, answered_on = "
+        + today
+        + f" FROM {GROUP} g WHERE g.id = m.group_id AND m.agent_id = "
         + P(agent_id)
     )
+
+
+@dataclass(frozen=True)
+class LocalDate:
+    """The date on the clock of the time zone in `zone` (a column): a value, where
+    `rules.OnClockOf` is a condition. PostgreSQL reads each row's zone itself;
+    elsewhere a CASE over the zones listed, each zone's date a parameter."""
+
+    zone: Col
+
+    def sql(self, context: SqlContext) -> str:
+        date = ClockPart("date")
+        if context.vendor == "postgresql":
+            return date.sql(context.on_clock(SqlClock(self.zone)))
+        whens = " ".join(
+            f"WHEN {context.param(tz_name)} THEN {date.sql(context.on_clock(tz_name))}"
+            for tz_name in context.zones_of(self.zone.role)
+        )
+        return f"CASE {self.zone.sql(context)} {whens} END" if whens else "NULL"
+
+
+def _local_date(agent_id: int, now: dt.datetime) -> Sql:
+    """Each membership's group's local date at `now` (the group aliased `g`)."""
+    zones = ()
+    if connection.vendor != "postgresql":
+        # No time zones in SQLite: the agent's groups' zones, to spell out.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT g.timezone FROM {GROUP} g JOIN {MEMBERSHIP} m"
+                " ON m.group_id = g.id WHERE m.agent_id = %s ORDER BY 1",
+                [agent_id],
+            )
+            zones = [row[0] for row in cursor.fetchall()]
+    context = SqlContext(moment=now, aliases={"group": "g"}, group_zones=zones)
+    return context.fragment(LocalDate(Col("group", "timezone")))
 
 
 def advance_rotation(

@@ -217,8 +217,12 @@ def settlement_statements(
             now=now,
         )
         batch.add("wrapup", lambda _call: wrapup, agents={answered.agent_id})
-        idle = claims.mark_idle_since(agent_id=answered.agent_id, now=now)
-        batch.add("idle-since", lambda _call: idle)
+        # Built when the batch runs: on SQLite it reads the agent's groups' time
+        # zones inside the batch's transaction.
+        batch.add(
+            "answered",
+            lambda _call: claims.mark_answered(agent_id=answered.agent_id, now=now),
+        )
     if settlement.result and call.pk is not None:
         batch.add(
             "end-call",

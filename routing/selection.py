@@ -10,19 +10,21 @@ rule, for every member. No other code states these rules.
 The candidate statement reads the group through index-ordered scans, each limited
 to the answer's size, and sorts only what they return: round robin is the members
 after their tier's pointer, then every member from the start (together they hold
-the first N in rotation order, wherever the pointer is), and the sticky agent is a
-scan of its own.
+the first N in rotation order, wherever the pointer is); longest idle follows each
+membership's copy of its agent's last answer; fewest calls is the members who
+answered today, fewest first, then the others (none today), from the counts each
+membership keeps (`claims.mark_answered`); the sticky agent is a scan of its own.
+Only random sorts the group's eligible members.
 """
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db import connection
 
 from agents import rules
 from agents.models import AgentGroup, Strategy
-from agents.rules import TABLES, Sql, SqlContext, all_of
+from agents.rules import TABLES, Clock, Sql, SqlContext, all_of
 from routing.engine import Candidate
 from routing.models import Attempt, Call, Outcome
 
@@ -128,6 +130,11 @@ class MemberQuery:
         ]
         return "(" + (OR.join(terms) if terms else Sql("1 = 0")) + ")"
 
+    def answered_today(self) -> Sql:
+        """Fewest calls: the member's count is of the group's local day now."""
+        today = Clock.of(self.moment, self.group.timezone).date
+        return "m.answered_on = " + P(connection.ops.adapt_datefield_value(today))
+
     def strategy_key(self) -> Sql:
         """The strategy's order within a tier, as one sortable column."""
         strategy = self.group.strategy
@@ -137,13 +144,11 @@ class MemberQuery:
             # Never answered sorts first (the epoch), then the longest idle.
             return Sql("m.idle_since")
         if strategy == Strategy.FEWEST_CALLS:
+            # The member's answered calls today; an older count is 0 today.
             return (
-                f"(SELECT COUNT(*) FROM {ATTEMPT} f WHERE f.agent_id = a.id"
-                " AND f.outcome = "
-                + P(Outcome.COMPLETED.value)
-                + " AND f.outcome_at >= "
-                + P(_datetime(self.local_midnight()))
-                + ")"
+                "CASE WHEN "
+                + self.answered_today()
+                + " THEN m.answered_today ELSE 0 END"
             )
         if strategy == Strategy.RANDOM:
             return Sql("RANDOM()")
@@ -179,7 +184,7 @@ class MemberQuery:
             scans.append(self._scan(where + " AND " + self.after_pointer(), limit))
         if self.is_sticky:
             scans.append(self._scan(where + " AND " + self.sticky() + " = 1", limit))
-        scans.append(self._scan(where, limit, order=self._scan_order()))
+        scans.extend(self._strategy_scans(where, limit))
         union = Sql(" UNION ALL ").join(
             "SELECT * FROM (" + scan + f") s{n}" for n, scan in enumerate(scans)
         )
@@ -241,10 +246,6 @@ class MemberQuery:
     def is_sticky(self) -> bool:
         return bool(self.group.sticky_days and self.caller)
 
-    def local_midnight(self) -> dt.datetime:
-        local = self.moment.astimezone(zoneinfo.ZoneInfo(self.group.timezone))
-        return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
     def _columns(self) -> Sql:
         return (
             "m.id AS membership_id, a.id AS agent_id, a.phone AS number,"
@@ -271,14 +272,35 @@ class MemberQuery:
             + P(limit)
         )
 
-    def _scan_order(self) -> str:
-        """Sequential, round robin and longest idle follow an index of
-        memberships; fewest calls and random sort the eligible members by key."""
-        if self.group.strategy in (Strategy.SEQUENTIAL, Strategy.ROUND_ROBIN):
-            return INDEX_ORDER
-        if self.group.strategy == Strategy.LONGEST_IDLE:
-            return "m.priority, m.idle_since, m.position, a.name, a.id"
-        return f"m.priority, strategy_key, {INDEX_ORDER}"
+    def _strategy_scans(self, where: Sql, limit: int) -> list[Sql]:
+        """The scans in the strategy's order, each following an index of memberships
+        but random's (which sorts the eligible members by its key).
+
+        Fewest calls is two scans: the members who answered today, in count order
+        (membership_answered_order_idx), and the rest, whose count is 0 today, in
+        position order (membership_order_idx). Each scan's order is the full
+        ORDER restricted to its members (within a scan the key is the count, or
+        0), so any member among the first `limit` of the whole order is among the
+        first `limit` of its own scan: the union holds the first `limit`.
+        """
+        strategy = self.group.strategy
+        if strategy in (Strategy.SEQUENTIAL, Strategy.ROUND_ROBIN):
+            return [self._scan(where, limit)]
+        if strategy == Strategy.LONGEST_IDLE:
+            order = "m.priority, m.idle_since, m.position, a.name, a.id"
+            return [self._scan(where, limit, order=order)]
+        if strategy == Strategy.FEWEST_CALLS:
+            today = self.answered_today()
+            counted = "m.priority, m.answered_today, m.position, a.name, a.id"
+            return [
+                self._scan(where + " AND " + today, limit, order=counted),
+                self._scan(
+                    where + " AND (m.answered_on IS NULL OR NOT (" + today + "))", limit
+                ),
+            ]
+        return [
+            self._scan(where, limit, order=f"m.priority, strategy_key, {INDEX_ORDER}")
+        ]
 
 
 def _datetime(moment: dt.datetime):

@@ -7,6 +7,7 @@ scan. For every strategy, moment and limit, the second is the head of the first.
 
 import datetime as dt
 import random
+import zoneinfo
 
 import pytest
 
@@ -37,6 +38,8 @@ MOMENTS = [
     at(9, day=8),
 ]
 CALLER = "+919901320691"
+# The group's local days of the moments that fewest-calls counts are seeded on.
+COUNTED_DAYS = [dt.date(2026, 11, d) for d in (2, 3, 8)]
 
 
 @pytest.fixture
@@ -53,6 +56,10 @@ def roster(make_group, make_agent):
         )
     Holiday.objects.create(group=group, date=dt.date(2026, 11, 7))
     history = Call.objects.create(sid="history", caller=CALLER, group=group)
+    # Fewest calls' counts (their own generator: the rest of the roster stays as
+    # it was): some members answered on the moments' days, some earlier, some never.
+    counts = random.Random(11)
+    answer_days = [None, dt.date(2026, 11, 1), *COUNTED_DAYS]
     for n in range(30):
         agent = make_agent(
             f"Agent {rng.choice('ABCDE')}{n:02d}",
@@ -62,6 +69,7 @@ def roster(make_group, make_agent):
             last_answered_at=rng.choice([None, at(8), at(11, day=1)]),
             engaged_until=rng.choice([None, None, at(9, 0), at(23, 50, day=8)]),
         )
+        answered_on = counts.choice(answer_days)
         Membership.objects.create(
             agent=agent,
             group=group,
@@ -69,6 +77,8 @@ def roster(make_group, make_agent):
             position=rng.randrange(8),
             active=rng.random() > 0.1,
             idle_since=agent.last_answered_at or NEVER,
+            answered_on=answered_on,
+            answered_today=counts.randrange(1, 4) if answered_on else 0,
         )
         for _ in range(rng.randrange(3)):
             start = dt.time(rng.randrange(24), rng.choice([0, 30]))
@@ -133,6 +143,54 @@ def test_scans_agree_with_the_full_order(roster, strategy, sticky_days, rotation
         ], limit
     assert any(answers), "the roster should leave someone eligible at some moment"
     assert not all(answers), "and no one at another (a holiday)"
+
+
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
+# Just after midnight and late evening in New York (UTC's date is then the next
+# day), and the next local day.
+COUNTED_MOMENTS = [
+    dt.datetime(2026, 11, 2, 0, 30, tzinfo=NEW_YORK),
+    dt.datetime(2026, 11, 2, 23, 30, tzinfo=NEW_YORK),
+    dt.datetime(2026, 11, 3, 0, 30, tzinfo=NEW_YORK),
+]
+
+
+@pytest.fixture
+def counted(make_group, make_agent):
+    """Fewest calls over members who are all eligible: most answered on November
+    2nd (counts 1-4), some the day before, some never; ties in position, two tiers."""
+    rng = random.Random(5)
+    group = make_group(
+        "counted", timezone="America/New_York", strategy=Strategy.FEWEST_CALLS
+    )
+    days = [None, dt.date(2026, 11, 1), *[dt.date(2026, 11, 2)] * 6]
+    for n in range(40):
+        agent = make_agent(f"Agent {rng.choice('ABC')}{n:02d}")
+        answered_on = rng.choice(days)
+        Membership.objects.create(
+            agent=agent,
+            group=group,
+            priority=rng.choice([1, 2]),
+            position=rng.randrange(6),
+            answered_on=answered_on,
+            answered_today=rng.randrange(1, 5) if answered_on else 0,
+        )
+    return group
+
+
+def test_fewest_calls_scans_agree_with_the_full_order(counted):
+    """Both scans answer, within a tier: the members who have not answered today
+    (scan B), then those who have, fewest first (scan A)."""
+    answers = [full_order(counted, moment) for moment in COUNTED_MOMENTS]
+    for limit in (1, 2, 3, 5, 8, 13, 21, 1000):
+        assert [sql_answer(counted, moment, limit) for moment in COUNTED_MOMENTS] == [
+            answer[:limit] for answer in answers
+        ], limit
+    # Scan A holds more of a tier than the small limits take, scan B some of it.
+    memberships = {m.agent_id: m for m in counted.memberships.all()}
+    tier_one = [memberships[a] for a in answers[0] if memberships[a].priority == 1]
+    answered = [m.answered_on == dt.date(2026, 11, 2) for m in tier_one]
+    assert 0 < answered.count(False) and answered.count(True) > 5
 
 
 def test_random_picks_from_the_same_set(roster):

@@ -1,6 +1,7 @@
 """Routing semantics (DESIGN section 5), driven through the service with `now`."""
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 from django.db import OperationalError
@@ -372,6 +373,71 @@ def test_fewest_calls_counts_answered_calls_today(make_group, make_agent):
             agent=quiet, outcome=Outcome.COMPLETED, outcome_at=yesterday
         )
     assert route("c1") == phones(quiet)
+
+
+def counts(agent):
+    """Each of the agent's memberships' count: {group slug: (day, answered)}."""
+    return {
+        m.group.slug: (m.answered_on, m.answered_today)
+        for m in agent.memberships.select_related("group")
+    }
+
+
+def test_fewest_calls_counts_by_the_groups_local_day(make_group, make_agent):
+    group = make_group(
+        strategy="fewest-calls", wrapup_seconds=0, timezone="America/New_York"
+    )
+    a, b = make_agent("A", group), make_agent("B", group)
+    ny = zoneinfo.ZoneInfo("America/New_York")
+    evening = dt.datetime(2026, 11, 2, 23, 0, tzinfo=ny)  # 04:00 on the 3rd in UTC
+    for sid, agent, minutes in (("e1", a, 0), ("e2", b, 10), ("e3", a, 30)):
+        now = evening + dt.timedelta(minutes=minutes)
+        assert route(sid, now=now) == phones(agent)
+        end(sid, agent, now=now)
+    nov_2, nov_3 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
+    assert counts(a) == {"support": (nov_2, 2)}
+    assert counts(b) == {"support": (nov_2, 1)}
+    # 23:30 still counted the 2nd: B has the fewest calls today.
+    assert route("e4", now=evening + dt.timedelta(minutes=50)) == phones(b)
+    # Past local midnight everyone starts again at 0; A's answer starts a new count.
+    midnight = dt.datetime(2026, 11, 3, 0, 30, tzinfo=ny)
+    assert route("n1", now=midnight) == phones(a)
+    end("n1", a, now=midnight)
+    assert counts(a) == {"support": (nov_3, 1)}
+    assert route("n2", now=midnight + dt.timedelta(minutes=5)) == phones(b)
+
+
+def test_fewest_calls_counts_answers_in_every_group(make_group, make_agent):
+    sales = make_group("sales", wrapup_seconds=0, timezone="Asia/Kolkata")
+    support = make_group(
+        strategy="fewest-calls", wrapup_seconds=0, timezone="Europe/London"
+    )
+    both, other = make_agent("A", sales, support), make_agent("B", support)
+    late = at(2, day=3)  # the 3rd in Kolkata, still the 2nd in London
+    route("s1", "sales", now=late)
+    end("s1", both, now=late)
+    assert counts(both) == {
+        "sales": (dt.date(2026, 11, 3), 1),
+        "support": (dt.date(2026, 11, 2), 1),
+    }
+    assert counts(other) == {"support": (None, 0)}
+    assert route("c1", now=late + dt.timedelta(minutes=1)) == phones(other)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_counts_in_autocommit(make_group, make_agent):
+    """On PostgreSQL in autocommit the count is part of the one-statement write."""
+    sales = make_group("sales", wrapup_seconds=0, timezone="Asia/Kolkata")
+    support = make_group(wrapup_seconds=0, timezone="Europe/London")
+    agent = make_agent("A", sales, support)
+    route("s1", "sales")
+    end("s1", agent)
+    route("s2", "support", now=NOON + dt.timedelta(minutes=1))
+    end("s2", agent, now=NOON + dt.timedelta(minutes=1))
+    assert counts(agent) == {"sales": (NOON.date(), 2), "support": (NOON.date(), 2)}
+    assert {m.idle_since for m in agent.memberships.all()} == {
+        NOON + dt.timedelta(minutes=1)
+    }
 
 
 def test_random_stays_within_tiers(make_group, make_agent):
