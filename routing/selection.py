@@ -9,8 +9,9 @@ rule, for every member. No other code states these rules.
 
 The candidate statement reads the group through index-ordered scans, each limited
 to the answer's size, and sorts only what they return: round robin is the members
-after their tier's pointer, then every member from the start (together they hold
-the first N in rotation order, wherever the pointer is); longest idle follows each
+after each tier's pointer (a scan per tier, starting at the pointer), then every
+member from the start (together they hold the first N in rotation order, wherever
+the pointers are); longest idle follows each
 membership's copy of its agent's last answer; fewest calls is the members who
 answered today, fewest first, then the others (none today), from the counts each
 membership keeps (`claims.mark_answered`); the sticky agent is a scan of its own.
@@ -116,9 +117,18 @@ class MemberQuery:
 
     def after_pointer(self) -> Sql:
         """Round robin: the members after their tier's pointer (lap 0)."""
-        terms = [
+        terms = self.after_pointer_in_each_tier()
+        return "(" + (OR.join(terms) if terms else Sql("1 = 0")) + ")"
+
+    def after_pointer_in_each_tier(self) -> list[Sql]:
+        """The members after the pointer, one term per tier: as a scan's own
+        condition, `m.position >=` starts it at the pointer in membership_order_idx
+        (an OR of the tiers would only filter, from the group's first member)."""
+        return [
             "(m.priority = "
             + P(int(tier))
+            + " AND m.position >= "
+            + P(position)
             + " AND (m.position > "
             + P(position)
             + " OR (m.position = "
@@ -128,7 +138,6 @@ class MemberQuery:
             + ")))"
             for tier, (position, name) in self.group.rotation.items()
         ]
-        return "(" + (OR.join(terms) if terms else Sql("1 = 0")) + ")"
 
     def answered_today(self) -> Sql:
         """Fewest calls: the member's count is of the group's local day now."""
@@ -181,7 +190,10 @@ class MemberQuery:
         where = AND.join(conditions)
         scans = []
         if self.group.strategy == Strategy.ROUND_ROBIN and self.group.rotation:
-            scans.append(self._scan(where + " AND " + self.after_pointer(), limit))
+            scans.extend(
+                self._scan(where + " AND " + tier, limit)
+                for tier in self.after_pointer_in_each_tier()
+            )
         if self.is_sticky:
             scans.append(self._scan(where + " AND " + self.sticky() + " = 1", limit))
         scans.extend(self._strategy_scans(where, limit))

@@ -125,3 +125,16 @@ def test_fewest_calls_in_a_busy_group_sorts_only_a_few():
     see docs/benchmark.md), but nothing sorts it."""
     plan = explain(make_group(Strategy.FEWEST_CALLS, answered_today=1.0))
     assert sorted_rows(plan) <= 10 * LIMIT, json.dumps(plan, indent=1)
+
+
+def test_round_robin_after_a_pointer_mid_group_reads_a_few():
+    """Each tier's pointer halfway down: the scan starts at the pointer."""
+    group = make_group(Strategy.ROUND_ROBIN, answered_today=0)
+    group.rotation = {
+        str(tier): [position, f"Agent {position:04d}"]
+        for tier, position in ((1, 501), (2, 502), (3, 500))
+    }
+    group.save(update_fields=["rotation"])
+    plan = explain(group)
+    assert sorted_rows(plan) <= 10 * LIMIT, json.dumps(plan, indent=1)
+    assert membership_rows_read(plan) <= 10 * LIMIT, json.dumps(plan, indent=1)
