@@ -40,19 +40,30 @@ OFFER_COLUMNS = (
 
 
 def load_call(
-    *, request: ExotelRequest, group_slug: str | None, now: dt.datetime
-) -> tuple[Call, list[engine.Offer]]:
-    """Return the request's call and its offers, in one statement.
+    *,
+    request: ExotelRequest,
+    group_slug: str | None,
+    now: dt.datetime,
+    also: Sql | None = None,
+) -> tuple[Call, list[engine.Offer], object]:
+    """Return the request's call, its offers and the value of `also`, in one statement.
 
     The stored call, or a new one not yet saved: a new call gets its group now,
     from the pinned slug or the routes, and keeps it for the rest of the call. A
     pinned slug must name a group, even for a call that already has its own.
+    `also`, a scalar subquery read in the same statement, saves a round trip.
     """
-    sql, call_fields, group_fields = _load_call_sql(connection.vendor)
+    columns, rest, call_fields, group_fields = _load_call_sql(connection.vendor)
     slug = group_slug or None
+    sql, params = columns + rest, [slug, request.call_sid, slug]
+    if also is not None:
+        sql = f"{columns}, ({also.text}){rest}"
+        params = [slug, *also.params, request.call_sid, slug]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [slug, request.call_sid, slug])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
+    extra = row[-1] if also is not None else None
+    row = row[:-1] if also is not None else row
     call_values = row[: len(call_fields)]
     group_values = row[len(call_fields) : len(call_fields) + len(group_fields)]
     pinned_id, offers_json = row[-2:]
@@ -66,7 +77,7 @@ def load_call(
     if call_values[0] is not None:
         call = Call.from_db(connection.alias, call_fields, _from_db(Call, call_values))
         call.group = group
-        return call, _offers(offers_json)
+        return call, _offers(offers_json), extra
     if group is None and not group_slug:
         group = resolve_group(exophone=request.exophone, digits=request.digits)
     call = Call(
@@ -77,26 +88,29 @@ def load_call(
         group=group,
         first_seen_at=now,
     )
-    return call, []
+    return call, [], extra
 
 
 @functools.cache
-def _load_call_sql(vendor: str) -> tuple[str, list[str], list[str]]:
-    """The call, its group (stored, or the pinned one) and its offers: one row."""
+def _load_call_sql(vendor: str) -> tuple[str, str, list[str], list[str]]:
+    """The call, its group (stored, or the pinned one) and its offers: one row,
+    as the select list and the rest (a column may go between them)."""
     call_fields = [field.attname for field in Call._meta.concrete_fields]
     group_fields = [field.attname for field in AgentGroup._meta.concrete_fields]
     group_table = AgentGroup._meta.db_table
     pinned = f"(SELECT id FROM {group_table} WHERE slug = %s)"
-    sql = (
+    columns = (
         "SELECT "
         + ", ".join(f"c.{name}" for name in call_fields)
         + ", "
         + ", ".join(f"g.{name}" for name in group_fields)
         + f", {pinned}, ({_offers_json(vendor)})"
+    )
+    rest = (
         f" FROM (SELECT 1 AS one) q LEFT JOIN {CALL} c ON c.sid = %s"
         f" LEFT JOIN {group_table} g ON g.id = COALESCE(c.group_id, {pinned})"
     )
-    return sql, call_fields, group_fields
+    return columns, rest, call_fields, group_fields
 
 
 def offers_of(call: Call) -> list[engine.Offer]:

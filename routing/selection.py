@@ -19,6 +19,7 @@ Only random sorts the group's eligible members.
 """
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -43,6 +44,7 @@ ALIASES = {
 COLUMNS = ("membership_id", "agent_id", "number", "name", "priority", "position")
 # The order of DESIGN section 5 over the statement's own columns.
 ORDER = "sticky DESC, priority, strategy_key, position, name, agent_id"
+ORDER_OF_J = ", ".join(f"j.{term}" for term in ORDER.split(", "))
 INDEX_ORDER = "m.priority, m.position, a.name, a.id"  # membership_order_idx
 AND = Sql(" AND ")
 OR = Sql(" OR ")
@@ -202,6 +204,17 @@ class MemberQuery:
         )
         return "SELECT * FROM (" + union + f") c ORDER BY {ORDER}"
 
+    def candidates_json_sql(self, *, limit: int) -> Sql:
+        """The candidate statement as one JSON value (PostgreSQL), for a first
+        request that reads its call and its candidates in one statement."""
+        return (
+            "SELECT CAST(COALESCE(json_agg(json_build_array("
+            + ", ".join(f"j.{name}" for name in (*COLUMNS, "sticky"))
+            + f") ORDER BY {ORDER_OF_J}), '[]') AS text) FROM ("
+            + self.candidates_sql(limit=limit)
+            + ") j"
+        )
+
     def on_duty(self) -> list[Candidate]:
         """Return every member who could take a call now if free, in tier order.
 
@@ -321,6 +334,11 @@ def _datetime(moment: dt.datetime):
 
 def _candidate(row) -> Candidate:
     return Candidate(*row[: len(COLUMNS)], sticky=bool(row[len(COLUMNS)]))
+
+
+def candidates_from_json(text: str, *, limit: int) -> list[Candidate]:
+    """The candidates of `candidates_json_sql`, as `candidates` returns them."""
+    return _unique(json.loads(text))[:limit]
 
 
 def _unique(rows) -> list[Candidate]:

@@ -19,7 +19,13 @@ from django.db import IntegrityError
 
 from agents.models import AgentGroup, Strategy
 from routing import claims, engine, outcomes
-from routing.chain import Pools, overflow_chain, plan_with_reads
+from routing.chain import (
+    Pools,
+    guess_entry_candidates,
+    overflow_chain,
+    plan_with_reads,
+    remember_entry_group,
+)
 from routing.exotel import ExotelRequest
 from routing.models import Call, CallResult
 from routing.outcomes import UnknownGroup
@@ -84,7 +90,19 @@ def _route_once(
     now: dt.datetime,
     received: Received | None,
 ) -> RouteAnswer:
-    call, offers = outcomes.load_call(request=request, group_slug=group_slug, now=now)
+    # A request that reports nothing is most likely a call's first.
+    reports = request.dial_whom_number or request.dial_call_status or request.hangup
+    guess = (
+        None
+        if reports
+        else guess_entry_candidates(group_slug, moment=now, caller=request.caller)
+    )
+    call, offers, guessed = outcomes.load_call(
+        request=request,
+        group_slug=group_slug,
+        now=now,
+        also=guess.sql if guess else None,
+    )
     chain = overflow_chain(call.group) if call.group else []
     settlement = engine.settle(
         offers,
@@ -93,6 +111,9 @@ def _route_once(
         parallel_ringing=bool(chain) and chain[0].parallel_ringing,
     )
     pools = Pools(chain, moment=now, caller=call.caller, call_id=call.pk)
+    if guess and call.pk is None and guess.fits(call.group):
+        guess.fill(pools, guessed)
+    remember_entry_group(group_slug, call.group)
     lost: frozenset[int] = frozenset()
     call_over = call.result == CallResult.ABANDONED
     is_new = call.pk is None
@@ -218,7 +239,7 @@ def _record(
 ) -> Call | None:
     for _ in range(CONFLICT_RETRIES):
         # The call, its group and its offers in one statement.
-        call, offers = outcomes.load_call(request=request, group_slug=None, now=now)
+        call, offers, _ = outcomes.load_call(request=request, group_slug=None, now=now)
         if call.pk is None:
             if received is not None:
                 log_request(

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from agents.models import Agent, AgentGroup, Membership, Strategy
 from bench.profile import client_messages, counting_round_trips
+from routing import chain
 from routing.selection import MemberQuery
 
 # Autocommit as in production: inside a test transaction every atomic block
@@ -139,6 +140,8 @@ def test_a_claim_lost_to_another_call_rolls_nothing_back(exotel, monkeypatch):
     connection.ensure_connection()
     for n in range((connection.connection.prepare_threshold or 0) + 1):
         round_trips_of_a_call(exotel, group, f"warm-{n}")
+    # The candidates must come from their own read, where the other call strikes.
+    monkeypatch.setattr(chain, "_last_seen", {})
     read, taken = MemberQuery.candidates, []
 
     def another_call_takes_the_first(self, **kwargs):
@@ -162,3 +165,26 @@ def test_a_claim_lost_to_another_call_rolls_nothing_back(exotel, monkeypatch):
         if re.search(r"BEGIN|ROLLBACK|DEALLOCATE", str(fields))
     ]
     assert control == [], control
+
+
+@pytest.mark.postgres
+def test_a_new_call_reads_itself_and_its_candidates_in_one_statement(
+    exotel, django_assert_max_num_queries
+):
+    """After the first call to a pinned URL the process knows the group's shape:
+    a new call's candidates come with its call; a changed group is read again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's")
+    group = make_group_of(10, Strategy.SEQUENTIAL)
+    exotel.numbers("warm", group.slug)
+    with django_assert_max_num_queries(2):
+        assert exotel.numbers("known-shape", group.slug)
+    # The supervisor changes the strategy: the guess no longer fits.
+    AgentGroup.objects.filter(pk=group.pk).update(strategy=Strategy.LONGEST_IDLE)
+    members = Membership.objects.filter(group=group)
+    members.exclude(position=9).update(idle_since=timezone.now())
+    members.filter(position=9).update(idle_since=timezone.now() - dt.timedelta(days=1))
+    with django_assert_max_num_queries(3) as changed:
+        [number] = exotel.numbers("changed-shape", group.slug)
+    assert len(changed) == 3
+    assert number == str(Membership.objects.get(group=group, position=9).agent.phone)
