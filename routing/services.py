@@ -282,7 +282,10 @@ def _record(
                 batch.run()
         except IntegrityError:
             continue
-        call.refresh_from_db()  # as recorded: an answered call stays answered
+        # As recorded (an answered call stays answered); the group is unchanged.
+        call.refresh_from_db(
+            fields=["result", "ended_at", "answered_by", "talk_seconds"]
+        )
         return call
     raise CallContention(
         f"call {request.call_sid}: concurrent requests kept conflicting"
