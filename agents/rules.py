@@ -17,6 +17,7 @@ import functools
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from django.db import connection
 from django.db.models import BooleanField
@@ -173,8 +174,12 @@ class IsNull(Expr):
 
 
 @dataclass(frozen=True)
-class All(Expr):
+class _Terms(Expr):
+    """Terms joined by `joiner` in SQL and by `combine` in Python."""
+
     terms: tuple[Expr, ...]
+    joiner: ClassVar[str]
+    combine: ClassVar[Callable]
 
     def __init__(self, *terms: Expr):
         object.__setattr__(self, "terms", terms)
@@ -185,29 +190,20 @@ class All(Expr):
         return self._hash
 
     def sql(self, context: SqlContext) -> str:
-        return "(" + " AND ".join(term.sql(context) for term in self.terms) + ")"
+        return "(" + self.joiner.join(term.sql(context) for term in self.terms) + ")"
 
     def holds(self, context: PythonContext) -> bool:
-        return all(term.holds(context) for term in self.terms)
+        return type(self).combine(term.holds(context) for term in self.terms)
 
 
-@dataclass(frozen=True)
-class Any(Expr):
-    terms: tuple[Expr, ...]
+class All(_Terms):
+    joiner = " AND "
+    combine = all
 
-    def __init__(self, *terms: Expr):
-        object.__setattr__(self, "terms", terms)
-        # Hashed once: a rendering is looked up by its expression on each request.
-        object.__setattr__(self, "_hash", hash(terms))
 
-    def __hash__(self) -> int:
-        return self._hash
-
-    def sql(self, context: SqlContext) -> str:
-        return "(" + " OR ".join(term.sql(context) for term in self.terms) + ")"
-
-    def holds(self, context: PythonContext) -> bool:
-        return any(term.holds(context) for term in self.terms)
+class Any(_Terms):
+    joiner = " OR "
+    combine = any
 
 
 @dataclass(frozen=True)

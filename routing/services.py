@@ -2,9 +2,10 @@
 
 Each service reads what the decision needs (the call, its offers, the candidates
 of each group the planner reaches; for a new call on PostgreSQL, the entry group's
-candidates come with the call when the group is as this process last saw it), asks `routing.engine` what to answer, then
-writes everything the request changes in one short transaction: the outcomes it
-reports, the claims, the new offers, and the request's own log row. A committed
+candidates come with the call when the group is as this process last saw it), asks
+`routing.engine` what to answer, then writes everything the request changes in one
+short transaction: the outcomes it reports, the claims, the new offers, and the
+request's own log row. A committed
 answer is final: nothing runs after the commit that could replace it.
 
 Concurrent requests for one call are serialised optimistically: both may decide,
