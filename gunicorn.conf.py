@@ -93,7 +93,7 @@ def post_worker_init(worker):
     from django.urls import get_resolver
 
     from agents.phones import normalize_phone
-    from routing import spool
+    from routing.outage import spool
 
     get_resolver().resolve("/healthz")
     normalize_phone("+919900000000", strict=False)

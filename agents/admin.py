@@ -34,6 +34,7 @@ from agents.models import (
 )
 from agents.personal_links import issue_personal_token
 from agents.phones import normalize_phone
+from agents.rules.language import TABLES
 from agents.services import (
     break_end,
     end_due_breaks,
@@ -264,7 +265,7 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
             open_now=rules.orm_condition(
                 [rules.GROUP_OPEN],
                 moment=timezone.now(),
-                aliases={"group": rules.TABLES["group"]},
+                aliases={"group": TABLES["group"]},
                 zones=(),
                 group_zones=timezones,
             ),

@@ -15,7 +15,8 @@ from django.db.models import Prefetch
 
 from agents import rules
 from agents.models import AgentGroup, AgentHours, Membership, TimeOff
-from agents.rules import PythonContext, all_of
+from agents.rules.render import PythonContext
+from agents.rules.roster import all_of
 
 DEFAULT_STEP = dt.timedelta(minutes=30)
 

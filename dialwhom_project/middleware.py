@@ -13,7 +13,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 
 from routing import metrics
-from routing.webhooks import text_response
+from routing.http.answering import text_response
 
 WEBHOOK_PREFIX = "/exotel/"
 

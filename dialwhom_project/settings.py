@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "axes",
     "agents",
     "routing",
+    "pages",
 ]
 
 MIDDLEWARE = [
@@ -68,7 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The admin's times on the clock of the supervisor's groups.
-    "routing.supervisor.clock.GroupClockMiddleware",
+    "pages.supervisor.clock.GroupClockMiddleware",
     # Last, as django-axes asks: turns a lockout into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -115,7 +116,7 @@ if DATABASE_URL:
             DATABASE_URL,
             # gunicorn runs sync workers: one persistent connection per worker.
             conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "600")),
-            # No SELECT 1 round trip per request: routing.deadline polls the
+            # No SELECT 1 round trip per request: routing.outage.deadline polls the
             # socket of a reused connection instead and replaces a dead one.
             conn_health_checks=False,
         )

@@ -5,9 +5,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views import defaults
 
-from routing import keypad_views
+from routing.http import keypad
+from routing.http.answering import text_response
 from routing.metrics import metrics_view
-from routing.webhooks import text_response
 
 admin.site.site_header = "dialwhom"
 admin.site.site_title = "dialwhom"
@@ -15,14 +15,14 @@ admin.site.index_title = "Rosters and calls"
 
 urlpatterns = [
     # Before the admin's own URLs, which would otherwise take /admin/supervisor/.
-    path("admin/supervisor/", include("routing.supervisor.urls")),
+    path("admin/supervisor/", include("pages.supervisor.urls")),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
-    path("me/", include("routing.personal.urls")),
+    path("me/", include("pages.personal.urls")),
     # Beside the other webhooks (routing.urls): the slash is optional there too.
     re_path(
         r"^exotel/(?P<token>[^/]+)/agent-status/?$",
-        keypad_views.agent_status,
+        keypad.agent_status,
         name="agent-status",
     ),
     path("", include("routing.urls")),

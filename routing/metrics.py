@@ -31,7 +31,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
-from routing.breaker import OPEN, breaker
+from routing.outage.breaker import OPEN, breaker
 
 REQUESTS = Counter(
     "dialwhom_webhook_requests",
@@ -96,7 +96,7 @@ class _ScrapeCollector:
     """What a scrape reads afresh: the spool backlog and engaged agents."""
 
     def collect(self):
-        from routing import spool
+        from routing.outage import spool
 
         backlog = GaugeMetricFamily(
             "dialwhom_spool_pending_records",
@@ -119,7 +119,7 @@ class _ScrapeCollector:
 
 def _engaged_by_group() -> list[tuple[str, int]] | None:
     from agents.models import AgentGroup
-    from routing.deadline import database_deadline
+    from routing.outage.deadline import database_deadline
 
     now = timezone.now()
     try:

@@ -88,7 +88,7 @@ def test_postgres_url_gets_timeouts_and_persistent_connections(monkeypatch):
     assert (database["NAME"], database["USER"]) == ("calls", "dialwhom")
     assert database["PASSWORD"] == "s3cret"
     assert database["CONN_MAX_AGE"] == 600
-    # No SELECT 1 per request: routing.deadline polls a reused connection instead.
+    # No SELECT 1 per request: routing.outage.deadline polls a reused connection instead.
     assert database["CONN_HEALTH_CHECKS"] is False
     assert database["OPTIONS"]["connect_timeout"] == 2
     assert database["OPTIONS"]["options"] == (

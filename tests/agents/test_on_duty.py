@@ -15,8 +15,8 @@ from agents.models import (
     Membership,
     TimeOff,
 )
-from agents.rules import agent_zones, group_is_open
-from routing.selection import MemberQuery
+from agents.rules.queries import agent_zones, group_is_open
+from routing.calls.selection import MemberQuery
 from tests.conftest import ZONE_QUERIES
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from agents.models import (
     Membership,
     TimeOff,
 )
-from agents.rules import group_is_open
+from agents.rules.queries import group_is_open
 from agents.services import import_agents
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.utils import timezone
 from agents.models import Agent, StatusChange
 from agents.services import end_due_breaks
 from tests.conftest import TOKEN
-from tests.routing.test_concurrency import run_together
+from tests.routing.calls.test_concurrency import run_together
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from routing.breaker import breaker
+from routing.outage.breaker import breaker
 
 
 @pytest.fixture(autouse=True)

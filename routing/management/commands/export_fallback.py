@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from agents.models import AgentGroup
-from routing.lastknown import on_duty_numbers, write_answer_file
+from routing.outage.last_known import on_duty_numbers, write_answer_file
 
 
 class Command(BaseCommand):

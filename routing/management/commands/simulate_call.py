@@ -8,11 +8,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from routing.connect import DISPLAYED_EVENTS_URL, ConnectSettings, render_connect_answer
-from routing.connect_events import parse_connect_event
-from routing.connect_services import record_connect_event
-from routing.exotel import ExotelRequestError, parse_exotel_request
-from routing.services import UnknownGroup, record_call_end, route_call
+from routing.calls.connect_events import record_connect_event
+from routing.calls.services import UnknownGroup, record_call_end, route_call
+from routing.decision.events import parse_connect_event
+from routing.exotel.connect import (
+    DISPLAYED_EVENTS_URL,
+    ConnectSettings,
+    render_connect_answer,
+)
+from routing.exotel.requests import ExotelRequestError, parse_exotel_request
 
 MAX_REQUESTS = 100
 

@@ -1,0 +1,307 @@
+"""Programmable Connect's live call events (DESIGN section 9): parsed, then applied.
+
+What Exotel sends to `dial_passthru_event_url` (GET or form POST) becomes a
+`ConnectEvent`; `apply_event` says what it means for the call's offers: which leg
+rang or was answered, which pending offers close (and free their agents), and
+whether the call ends. Plain data in, plain data out: no ORM, no HTTP, no clock.
+
+Whether Exotel's terminal event is sent per leg or once per call is not known,
+so a terminal event for one unanswered leg closes that leg, and ends the call
+only when no other offer of it is still pending. Each event is applied at most
+once: the service writes every change with a condition on the state it was
+decided from (a pending offer, a time not yet recorded, a call not yet ended).
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from routing.exotel.requests import (
+    ExotelRequest,
+    ExotelRequestError,
+    parse_exotel_request,
+)
+
+PENDING = "pending"
+COMPLETED = "completed"
+CANCELED = "canceled"
+LEG_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+ANSWERED_STATUSES = frozenset({"answered", "in-progress"})
+MAX_LOGGED_TEXT = 40
+
+
+class EventKind(StrEnum):
+    DIAL = "dial"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    TERMINAL = "terminal"
+    UNKNOWN = "unknown"
+
+
+# EventType values as written, lowercased; anything else falls back on the status.
+EVENT_TYPES = {
+    "dial": EventKind.DIAL,
+    "dialing": EventKind.DIAL,
+    "ringing": EventKind.RINGING,
+    "answered": EventKind.ANSWERED,
+    "answer": EventKind.ANSWERED,
+    "terminal": EventKind.TERMINAL,
+    "completed": EventKind.TERMINAL,
+    "cancelled": EventKind.TERMINAL,
+    "canceled": EventKind.TERMINAL,
+}
+
+
+class ConnectEventError(ValueError):
+    """An event that names no call we could look up; the message says why."""
+
+
+@dataclass(frozen=True)
+class ConnectEvent:
+    call_sid: str
+    kind: EventKind
+    number: str = ""  # E.164 of the leg (DialWhomNumber), "" for the whole call
+    status: str = ""  # the leg's end: one of LEG_STATUSES, or ""
+    dial_call_duration: int | None = None
+    caller_hung_up: bool = False  # CallType=client-hangup
+    event_type: str = ""  # as sent, for the log
+    params: dict[str, str] = field(default_factory=dict, compare=False)
+    # The same fields read as a Dial Whom request, for the core's writes.
+    request: ExotelRequest | None = field(default=None, compare=False)
+
+
+def parse_connect_event(values: Mapping[str, str]) -> ConnectEvent:
+    """Return the typed event for the fields Exotel sent (query or form).
+
+    Names are matched case-insensitively; the event type and statuses are free
+    text: what is not recognised is kept for the log and changes nothing.
+    """
+    try:
+        request = parse_exotel_request(values)
+    except ExotelRequestError as error:
+        raise ConnectEventError(str(error)) from error
+    lowered = {
+        key.lower(): value.strip().lower()
+        for key, value in values.items()
+        if value.strip().lower() not in ("", "null")
+    }
+    event_type = lowered.get("eventtype", "")
+    statuses = [
+        lowered.get(name, "").replace("cancelled", "canceled")
+        for name in ("dialcallstatus", "status", "callstatus")
+    ]
+    kind = EVENT_TYPES.get(event_type) or _kind_of_status(statuses)
+    status = next((status for status in statuses if status in LEG_STATUSES), "")
+    if not status and event_type in ("completed", "cancelled", "canceled"):
+        status = COMPLETED if event_type == "completed" else CANCELED
+    return ConnectEvent(
+        call_sid=request.call_sid,
+        kind=kind,
+        number=request.dial_whom_number,
+        status=status,
+        dial_call_duration=request.dial_call_duration,
+        caller_hung_up=request.hangup,
+        event_type=event_type[:MAX_LOGGED_TEXT],
+        params=request.params,
+        request=request,
+    )
+
+
+def _kind_of_status(statuses: list[str]) -> EventKind:
+    for status in statuses:
+        if status == "ringing":
+            return EventKind.RINGING
+        if status in ANSWERED_STATUSES:
+            return EventKind.ANSWERED
+        if status in LEG_STATUSES:
+            return EventKind.TERMINAL
+    return EventKind.UNKNOWN
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One offer of the call, as the log knows it."""
+
+    attempt_id: int
+    number: str
+    outcome: str = PENDING
+    agent_id: int | None = None
+    offered_at: dt.datetime | None = None
+    ringing_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class CallState:
+    legs: tuple[Leg, ...]
+    # Answered or abandoned: nothing changes it any more. A call that ended not
+    # answered may still be answered by an offer made after that end.
+    final: bool = False
+    ended: bool = False
+
+
+class CallEnd(StrEnum):
+    ANSWERED = "answered"
+    NOT_ANSWERED = "not-answered"
+    ABANDONED = "abandoned"
+
+
+@dataclass(frozen=True)
+class EventEffect:
+    """What one event changes; empty when it changes nothing (`note` says why)."""
+
+    note: str
+    ringing: int | None = None  # the attempt whose ringing time is now
+    answered: int | None = None  # the attempt answered now
+    # Pending offers closed now, (attempt, outcome): their agents are freed.
+    closed: tuple[tuple[int, str], ...] = ()
+    ends: CallEnd | None = None
+    completed: int | None = None  # who took the call, when it ends answered
+    answer_seconds: float | None = None  # first offer to the answer
+    # An answer for an offer made after the call had ended unanswered: it goes on.
+    reopens: bool = False
+
+    @property
+    def changes(self) -> bool:
+        return bool(
+            self.ringing or self.answered or self.closed or self.ends or self.completed
+        )
+
+
+def apply_event(
+    call: CallState | None, event: ConnectEvent, *, now: dt.datetime
+) -> EventEffect:
+    """Return what `event`, received at `now`, changes for `call` (None: unknown)."""
+    if call is None:
+        return EventEffect(note="unknown CallSid: nothing to apply")
+    leg = None
+    if event.number:
+        leg = next((leg for leg in call.legs if leg.number == event.number), None)
+        if leg is None:
+            return EventEffect(note=f"number {event.number} was never offered")
+    match event.kind:
+        case EventKind.RINGING:
+            if leg is None or leg.ringing_at is not None:
+                return EventEffect(note="ringing: nothing new")
+            return EventEffect(note=f"{leg.number} ringing", ringing=leg.attempt_id)
+        case EventKind.ANSWERED:
+            return _answered(call, leg, now=now)
+        case EventKind.TERMINAL:
+            return _terminal(call, leg, event, now=now)
+    return EventEffect(note=f"event {event.event_type or event.kind}: nothing to do")
+
+
+def _pending(call: CallState, *, but: Leg | None = None) -> list[Leg]:
+    return [leg for leg in call.legs if leg.outcome == PENDING and leg is not but]
+
+
+def _answer_seconds(call: CallState, now: dt.datetime) -> float | None:
+    offered = [leg.offered_at for leg in call.legs if leg.offered_at is not None]
+    return max((now - min(offered)).total_seconds(), 0.0) if offered else None
+
+
+def _answered_leg(call: CallState) -> Leg | None:
+    return next((leg for leg in call.legs if leg.answered_at is not None), None)
+
+
+def _answered(call: CallState, leg: Leg | None, *, now: dt.datetime) -> EventEffect:
+    if call.final:
+        return EventEffect(note="answered: the call has already ended")
+    if leg is None:
+        return EventEffect(note="answered: no number to say who")
+    answered = _answered_leg(call)
+    if answered is not None:
+        return EventEffect(note=f"answered: already answered by {answered.number}")
+    if leg.outcome != PENDING:
+        return EventEffect(note=f"answered: {leg.number} was already {leg.outcome}")
+    return EventEffect(
+        note=f"{leg.number} answered",
+        answered=leg.attempt_id,
+        closed=tuple((other.attempt_id, CANCELED) for other in _pending(call, but=leg)),
+        answer_seconds=_answer_seconds(call, now),
+        reopens=call.ended,
+    )
+
+
+def _terminal(
+    call: CallState, leg: Leg | None, event: ConnectEvent, *, now: dt.datetime
+) -> EventEffect:
+    if call.final:
+        return EventEffect(note="terminal: the call has already ended")
+    answered = _answered_leg(call)
+    if answered is not None:
+        if leg is not None and leg is not answered:
+            closing = ((leg.attempt_id, CANCELED),) if leg.outcome == PENDING else ()
+            return EventEffect(note=f"{leg.number} ended", closed=closing)
+        return EventEffect(
+            note=f"call answered by {answered.number} ended",
+            closed=tuple(
+                (other.attempt_id, CANCELED) for other in _pending(call, but=answered)
+            ),
+            ends=CallEnd.ANSWERED,
+            completed=answered.attempt_id,
+        )
+    if leg is not None and leg.outcome == PENDING and event.status == COMPLETED:
+        # Answered, and over, without an answered event: no answer time to keep.
+        return EventEffect(
+            note=f"call answered by {leg.number} ended",
+            closed=tuple(
+                (other.attempt_id, CANCELED) for other in _pending(call, but=leg)
+            ),
+            ends=CallEnd.ANSWERED,
+            completed=leg.attempt_id,
+        )
+    if leg is None and event.status == COMPLETED and not event.caller_hung_up:
+        # Someone answered, but without a number nobody can tell who: the
+        # pending offers keep their agents until their hold runs out.
+        return EventEffect(note="terminal: completed, but no number to say who")
+    if event.caller_hung_up or leg is None:
+        # The whole call is over (DESIGN 8.1 for a hang-up; else as a Passthru).
+        closing = [(other.attempt_id, CANCELED) for other in _pending(call, but=leg)]
+        if leg is not None and leg.outcome == PENDING:
+            closing.insert(0, (leg.attempt_id, _leg_end(event.status)))
+        end = CallEnd.ABANDONED if event.caller_hung_up else CallEnd.NOT_ANSWERED
+        return EventEffect(
+            note=f"call ended {end}",
+            closed=tuple(closing),
+            ends=None if call.ended and end == CallEnd.NOT_ANSWERED else end,
+        )
+    # One leg over, unanswered: the call goes on while another offer is pending.
+    closing = ()
+    if leg.outcome == PENDING:
+        closing = ((leg.attempt_id, _leg_end(event.status)),)
+    others = _pending(call, but=leg)
+    ends = None if others or call.ended else CallEnd.NOT_ANSWERED
+    return EventEffect(
+        note=f"{leg.number} ended {_leg_end(event.status)}"
+        + ("" if others else "; nobody answered"),
+        closed=closing,
+        ends=ends,
+    )
+
+
+def _leg_end(status: str) -> str:
+    """Return the outcome of a leg that ended unanswered (canceled if unknown)."""
+    return status if status in LEG_STATUSES and status != COMPLETED else CANCELED
+
+
+def advance(call: CallState, effect: EventEffect, *, now: dt.datetime) -> CallState:
+    """Return `call` once `effect` is applied: the plain-data twin of the writes."""
+    closed = dict(effect.closed)
+    legs = []
+    for leg in call.legs:
+        if leg.attempt_id == effect.ringing and leg.ringing_at is None:
+            leg = replace(leg, ringing_at=now)
+        if leg.attempt_id == effect.answered:
+            leg = replace(leg, answered_at=now)
+        if leg.outcome == PENDING and leg.attempt_id in closed:
+            leg = replace(leg, outcome=closed[leg.attempt_id])
+        if leg.outcome == PENDING and leg.attempt_id == effect.completed:
+            leg = replace(leg, outcome=COMPLETED)
+        legs.append(leg)
+    return CallState(
+        legs=tuple(legs),
+        final=call.final or effect.ends in (CallEnd.ANSWERED, CallEnd.ABANDONED),
+        ended=(call.ended and not effect.reopens) or effect.ends is not None,
+    )

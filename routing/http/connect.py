@@ -1,0 +1,215 @@
+"""Programmable Connect's webhooks (DESIGN section 9): the JSON answer and the events.
+
+`connect` makes the very service call Dial Whom makes (`services.route_call`,
+which writes the request's log row with the decision in its own transaction) and
+renders its numbers as the Connect applet's JSON; `connect_events` applies what
+Exotel reports of each leg. The JSON's events URL carries the webhook token, so
+the log keeps the decision (the numbers, as for Dial Whom), never the JSON.
+"""
+
+import json
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from routing import metrics
+from routing.calls.connect_events import record_connect_event
+from routing.calls.requestlog import Received
+from routing.decision.events import ConnectEventError, parse_connect_event
+from routing.exotel.connect import ConnectSettings, render_connect_answer
+from routing.http.answering import check_webhook_token, log_request_line, text_response
+from routing.http.dial_whom import DATABASE_UNAVAILABLE, answer_call, log_rejection
+from routing.models import WebhookRequest
+from routing.outage import last_known, spool
+from routing.outage.deadline import database_deadline
+
+VERSION_HEADER = "Exotel-Version"
+
+
+@csrf_exempt
+@require_GET
+def connect(
+    request: HttpRequest, token: str, group_slug: str | None = None
+) -> HttpResponse:
+    """Answer the Connect applet's dynamic URL: whom to dial, and how, as JSON.
+
+    The numbers are Dial Whom's decision; with the database unreachable, the
+    group's last-known list, as Dial Whom answers it.
+    """
+    check_webhook_token(token)
+    received = _received(WebhookRequest.Endpoint.CONNECT, request, request.GET)
+    events_url = _events_url(request)
+    return answer_call(
+        request,
+        received,
+        group_slug,
+        render=lambda answer: _json_answer(
+            answer.numbers, ConnectSettings.of_group(answer.group), events_url
+        ),
+        degraded=lambda exotel_request, failure: _degraded(
+            request, received, exotel_request, group_slug, failure
+        ),
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def connect_events(request: HttpRequest, token: str) -> HttpResponse:
+    """Record what Exotel reports of a call's legs; always 200, empty body."""
+    check_webhook_token(token)
+    fields = _event_fields(request)
+    received = _received(WebhookRequest.Endpoint.CONNECT_EVENTS, request, fields)
+    response = text_response("")
+    try:
+        event = parse_connect_event(fields)
+    except ConnectEventError as rejection:
+        log_rejection(received, str(rejection), status=200, group="")
+        _log_line(request, received, [], status=200, group="", error=str(rejection))
+        return response
+    try:
+        with database_deadline():
+            record = record_connect_event(
+                event=event, now=timezone.now(), received=received
+            )
+    except DATABASE_UNAVAILABLE as failure:
+        connection.close()
+        _log_line(
+            request,
+            received,
+            [],
+            status=200,
+            group="",
+            error=f"database unavailable, event not recorded: {failure}",
+            degraded=True,
+        )
+        return response
+    call = record.call
+    _log_line(
+        request,
+        received,
+        [],
+        status=200,
+        group=call.group.slug if call and call.group else "",
+        error=record.effect.note,
+    )
+    return response
+
+
+def _received(endpoint: str, request: HttpRequest, fields: QueryDict) -> Received:
+    received = Received.of(endpoint, fields, time.perf_counter())
+    version = request.headers.get(VERSION_HEADER)
+    if version is None:
+        return received
+    # A header is not a parameter: it is logged under a name no query can have.
+    params = {**received.params, f"header {VERSION_HEADER}": version[:200]}
+    return Received(endpoint=endpoint, params=params, started=received.started)
+
+
+def _event_fields(request: HttpRequest) -> QueryDict:
+    """Return the query and the form (or a flat JSON object) as one set of fields."""
+    fields = request.GET.copy()
+    if request.method == "POST":
+        if request.content_type == "application/json":
+            try:
+                body = json.loads(request.body or b"{}")
+            except ValueError:
+                body = {}
+            if isinstance(body, dict):
+                for key, value in body.items():
+                    if isinstance(value, str | int | float):
+                        fields[str(key)] = str(value)
+        else:
+            fields.update(request.POST)
+    return fields
+
+
+def _events_url(request: HttpRequest) -> str:
+    # The URL pattern's slash is optional; the URL given out has one.
+    token = settings.DIALWHOM_WEBHOOK_TOKENS[0]
+    path = reverse("connect-events", kwargs={"token": token}).rstrip("/") + "/"
+    if settings.DIALWHOM_PUBLIC_URL:
+        return settings.DIALWHOM_PUBLIC_URL.rstrip("/") + path
+    return request.build_absolute_uri(path)
+
+
+def _json_answer(
+    numbers: list[str], group_settings: ConnectSettings, events_url: str
+) -> HttpResponse:
+    answer = render_connect_answer(
+        numbers=numbers, settings=group_settings, events_url=events_url
+    )
+    return HttpResponse(json.dumps(answer), content_type="application/json")
+
+
+def _degraded(
+    request: HttpRequest,
+    received: Received,
+    exotel_request,
+    group_slug: str | None,
+    failure: Exception,
+) -> HttpResponse:
+    """Answer the last-known list as JSON; 503 (the Fallback URL) without one."""
+    group, numbers = last_known.recall(
+        group_slug=group_slug,
+        exophone=exotel_request.exophone,
+        digits=exotel_request.digits,
+    )
+    if numbers:
+        # The group's settings are in the database too: only the numbers are known.
+        response = _json_answer(numbers, ConnectSettings(), _events_url(request))
+        error = f"database unavailable, answered {group}'s last-known list"
+    else:
+        response = text_response("database unavailable", status=503)
+        error = f"database unavailable, no last-known list for {group or 'this call'}"
+    # Kept for the call log as Dial Whom's are: the numbers, never the JSON (its
+    # events URL carries the token).
+    kept = spool.keep(
+        endpoint=WebhookRequest.Endpoint.CONNECT,
+        request=request,
+        group_slug=group,
+        response=text_response(",".join(numbers), status=response.status_code),
+        notes=error,
+        started=received.started,
+    )
+    if not kept:
+        error += " (not spooled: the call log will miss it)"
+    metrics.DEGRADED.labels(endpoint=WebhookRequest.Endpoint.CONNECT).inc()
+    _log_line(
+        request,
+        received,
+        numbers,
+        status=response.status_code,
+        group=group,
+        error=f"{error}: {failure}",
+        degraded=True,
+    )
+    return response
+
+
+def _log_line(
+    request: HttpRequest,
+    received: Received,
+    numbers: list[str],
+    *,
+    status: int,
+    group: str,
+    error: str = "",
+    degraded: bool = False,
+) -> None:
+    # The log line reads the numbers from a text answer; the JSON one carries
+    # the token (in the events URL), so the line is given the numbers alone.
+    log_request_line(
+        request,
+        endpoint=received.endpoint,
+        group=group,
+        response=text_response(",".join(numbers), status=status),
+        started=received.started,
+        error=error,
+        degraded=degraded,
+    )
