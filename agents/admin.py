@@ -243,6 +243,14 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
                 "fields": CONNECT_SETTINGS,
             },
         ),
+        (
+            "Exotel's API",
+            {
+                "description": "Used only when EXOTEL_ACCOUNT_SID, EXOTEL_API_KEY "
+                "and EXOTEL_API_TOKEN are set.",
+                "fields": ["callback_caller_id"],
+            },
+        ),
         ("Supervisors", {"fields": ["supervisors"]}),
     ]
 

@@ -170,6 +170,13 @@ class AgentGroup(models.Model):
         help_text="Programmable Connect: the ExoPhone agents see as the caller "
         "(empty: left to the applet).",
     )
+    callback_caller_id = models.CharField(
+        "call-back caller ID",
+        max_length=20,
+        blank=True,
+        help_text="Call-backs through Exotel's API: the ExoPhone the caller sees "
+        "(empty: EXOTEL_CALLER_ID, else the group's first ExoPhone).",
+    )
     record = models.BooleanField(
         null=True,
         blank=True,
@@ -277,6 +284,13 @@ class AgentGroup(models.Model):
                 errors["caller_id"] = error.messages
         else:
             self.caller_id = ""
+        if self.callback_caller_id.strip():
+            try:
+                self.callback_caller_id = normalize_phone(self.callback_caller_id)
+            except ValidationError as error:
+                errors["callback_caller_id"] = error.messages
+        else:
+            self.callback_caller_id = ""
         if errors:
             raise ValidationError(errors)
 

@@ -207,6 +207,23 @@ DIALWHOM_WEBHOOK_TOKENS = [
 # the request's own.
 DIALWHOM_PUBLIC_URL = os.environ.get("DIALWHOM_PUBLIC_URL", "").strip()
 
+# Exotel's REST API (DESIGN section 11): call-backs, reconciling outcomes nobody
+# reported. All three of the SID, key and token set turn these features on; the
+# key and token are secrets like the webhook token (docs/configuration.md).
+EXOTEL_ACCOUNT_SID = os.environ.get("EXOTEL_ACCOUNT_SID", "").strip()
+EXOTEL_API_KEY = os.environ.get("EXOTEL_API_KEY", "").strip()
+EXOTEL_API_TOKEN = os.environ.get("EXOTEL_API_TOKEN", "").strip()
+# Singapore cluster; the Mumbai cluster is https://api.in.exotel.com.
+EXOTEL_API_BASE_URL = (
+    os.environ.get("EXOTEL_API_BASE_URL", "").strip() or "https://api.exotel.com"
+)
+# The ExoPhone a call-back shows when its group sets none.
+EXOTEL_CALLER_ID = os.environ.get("EXOTEL_CALLER_ID", "").strip()
+EXOTEL_API_TIMEOUT_SECONDS = float(os.environ.get("EXOTEL_API_TIMEOUT_SECONDS", "10"))
+EXOTEL_API_REQUESTS_PER_MINUTE = int(
+    os.environ.get("EXOTEL_API_REQUESTS_PER_MINUTE", "200")
+)
+
 # Database outages (README, "Failure behaviour"): a request still waiting on
 # PostgreSQL after DIALWHOM_DB_DEADLINE_MS probes it, and gives up if it does not
 # answer within DIALWHOM_DB_PROBE_MS (as does a new connection), then answers from
