@@ -270,3 +270,19 @@ class CallBack(models.Model):
 
     def __str__(self):
         return f"{self.caller} called back ({self.group.slug})"
+
+
+class ApiRateBucket(models.Model):
+    """The tokens left of one API rate limit, shared by every process.
+
+    `routing.exotel_api.ratelimit` takes a token (under a row lock) before each
+    request; the row is the only place the processes of the service meet.
+    """
+
+    name = models.CharField(max_length=40, primary_key=True)
+    tokens = models.FloatField()
+    # Seconds since the epoch: a plain number, so that tests can run a clock.
+    refilled_at = models.FloatField()
+
+    def __str__(self):
+        return f"{self.name}: {self.tokens:.1f} tokens"
