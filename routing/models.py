@@ -101,6 +101,22 @@ class Call(models.Model):
         help_text="Seconds from the first offer to the answer (speed of answer).",
     )
 
+    # Filled in from Exotel's Call Details API (DESIGN section 11, reconcile_calls).
+    # Database defaults: the routing core inserts calls with its own SQL.
+    outcome_from_api = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The result was looked up in Exotel's API: no Passthru or event "
+        "reported it.",
+    )
+    recording_url = models.URLField(max_length=500, blank=True, db_default="")
+    api_not_found = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Exotel's API still did not know the call an hour after it: no "
+        "more lookups.",
+    )
+
     objects = CallQuerySet.as_manager()
 
     class Meta:

@@ -42,6 +42,8 @@ class Figures:
     abandoned: int = 0
     in_progress: int = 0
     no_outcome: int = 0
+    # Outcomes looked up in Exotel's API (reconcile_calls), not reported live.
+    from_api: int = 0
     answered_first_attempt: int = 0
     offers_in_answered_calls: int = 0
     callers: int = 0
@@ -182,6 +184,7 @@ def group_report(
             abandoned=Count("pk", filter=Q(derived_result=DerivedResult.ABANDONED)),
             in_progress=Count("pk", filter=Q(derived_result=DerivedResult.IN_PROGRESS)),
             no_outcome=Count("pk", filter=Q(derived_result=DerivedResult.NO_OUTCOME)),
+            from_api=Count("pk", filter=Q(outcome_from_api=True)),
             answered_first_attempt=Count(
                 "pk",
                 filter=Q(first_answered=True, derived_result=DerivedResult.ANSWERED),

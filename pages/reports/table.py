@@ -10,6 +10,7 @@ CSV_COLUMNS = [
     ("abandoned", "abandoned"),
     ("in progress", "in_progress"),
     ("no outcome reported", "no_outcome"),
+    ("outcomes from Exotel's API", "from_api"),
     ("answer rate %", "answer_rate"),
     ("answered on the first attempt", "answered_first_attempt"),
     ("attempts per answered call", "attempts_per_answered_call"),
