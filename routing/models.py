@@ -227,6 +227,8 @@ class WebhookRequest(models.Model):
         AGENT_STATUS = "agent-status", "Agent status (keypad)"
         CONNECT = "connect", "Programmable Connect"
         CONNECT_EVENTS = "connect-events", "Connect events"
+        POPUP = "popup", "Popup events (Connect applet)"
+        CALLBACK_EVENTS = "callback-events", "Call-back status callbacks"
 
     call = models.ForeignKey(
         Call, null=True, blank=True, on_delete=models.CASCADE, related_name="requests"

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from routing.http import connect, dial_whom
+from routing.http import connect, dial_whom, popup
 
 # The trailing slash is optional: a redirect would count as a failure to Exotel.
 urlpatterns = [
@@ -28,4 +28,6 @@ urlpatterns = [
         connect.connect_events,
         name="connect-events",
     ),
+    # The Connect applet's popup URL (DESIGN section 11).
+    re_path(r"^exotel/(?P<token>[^/]+)/popup/?$", popup.popup, name="popup"),
 ]

@@ -229,6 +229,24 @@ def hold_for_conversation(
     )
 
 
+def free_after_conversation(
+    *, agent_id: int, call_sid: str, wrapup_seconds: int, now: dt.datetime
+) -> Sql:
+    """The agent's line is free again (a popup's Terminal event): wrap-up, then
+    free, unless they are held less long already or by another call."""
+    until = P(_dt(now + dt.timedelta(seconds=wrapup_seconds)))
+    return (
+        f"UPDATE {AGENT} SET engaged_until = "
+        + until
+        + " WHERE id = "
+        + P(agent_id)
+        + " AND engaged_call_sid = "
+        + P(call_sid)
+        + " AND engaged_until > "
+        + until
+    )
+
+
 def mark_answered(*, agent_id: int, now: dt.datetime) -> Sql:
     """Count the agent's answered call, ending `now`, on each of their memberships.
 

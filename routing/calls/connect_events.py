@@ -35,16 +35,23 @@ class EventRecord:
 
 
 def record_connect_event(
-    *, event: ConnectEvent, now: dt.datetime, received: Received | None = None
+    *,
+    event: ConnectEvent,
+    now: dt.datetime,
+    received: Received | None = None,
+    popup: bool = False,
 ) -> EventRecord:
     """Apply `event` to its call; return the call (None: unknown) and the effect.
 
     With `received`, the request's log row is written in the same transaction.
+    With `popup`, the event is the Connect applet's popup event
+    (`events.apply_popup_event`): an answer holds the agent no longer than the
+    offer did, and the leg's Terminal event frees them.
     """
     for _ in range(CONFLICT_RETRIES):
         try:
             with transaction.atomic():
-                return _record_once(event, now=now, received=received)
+                return _record_once(event, now=now, received=received, popup=popup)
         except IntegrityError:
             continue  # a concurrent request changed the call's offers: again
     effect = EventEffect(note="concurrent requests kept conflicting: not applied")
@@ -53,7 +60,7 @@ def record_connect_event(
 
 
 def _record_once(
-    event: ConnectEvent, *, now: dt.datetime, received: Received | None
+    event: ConnectEvent, *, now: dt.datetime, received: Received | None, popup: bool
 ) -> EventRecord:
     call = (
         Call.objects.select_for_update(of=("self",))
@@ -86,9 +93,10 @@ def _record_once(
         final=call.result in FINAL_RESULTS,
         ended=call.ended_at is not None,
     )
-    effect = events.apply_event(state, event, now=now)
+    apply = events.apply_popup_event if popup else events.apply_event
+    effect = apply(state, event, now=now)
     if effect.changes:
-        _write(call, effect, offers, event=event, now=now)
+        _write(call, effect, offers, event=event, now=now, popup=popup)
     _log(received, call, effect, now=now)
     return EventRecord(call=call, effect=effect)
 
@@ -100,7 +108,18 @@ def _write(
     *,
     event: ConnectEvent,
     now: dt.datetime,
+    popup: bool = False,
 ) -> None:
+    if effect.line_free:
+        offer = offers[effect.line_free]
+        execute(
+            claims.free_after_conversation(
+                agent_id=offer.agent_id,
+                call_sid=call.sid,
+                wrapup_seconds=offer.wrapup_seconds,
+                now=now,
+            )
+        )
     if effect.ringing:
         Attempt.objects.filter(pk=effect.ringing, ringing_at__isnull=True).update(
             ringing_at=now
@@ -115,7 +134,9 @@ def _write(
         if not (answered and first):
             raise Conflict(f"call {call.sid}: answered meanwhile")
         agent_id = offers[effect.answered].agent_id
-        if agent_id:
+        # A popup's Terminal event frees the agent, in whichever order it comes:
+        # the offer's hold stands meanwhile.
+        if agent_id and not popup:
             execute(
                 claims.hold_for_conversation(
                     agent_id=agent_id,

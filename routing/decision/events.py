@@ -68,11 +68,19 @@ class EventEffect:
     answer_seconds: float | None = None  # first offer to the answer
     # An answer for an offer made after the call had ended unanswered: it goes on.
     reopens: bool = False
+    # Popup events: the answered leg's line is free again (its agent's wrap-up
+    # starts); the call's outcome is left to the Passthru or Dial Whom request.
+    line_free: int | None = None
 
     @property
     def changes(self) -> bool:
         return bool(
-            self.ringing or self.answered or self.closed or self.ends or self.completed
+            self.ringing
+            or self.answered
+            or self.closed
+            or self.ends
+            or self.completed
+            or self.line_free
         )
 
 
@@ -97,6 +105,40 @@ def apply_event(
         case EventKind.TERMINAL:
             return _terminal(call, leg, event, now=now)
     return EventEffect(note=f"event {event.event_type or event.kind}: nothing to do")
+
+
+def apply_popup_event(
+    call: CallState | None, event: ConnectEvent, *, now: dt.datetime
+) -> EventEffect:
+    """Return what a Connect applet's popup event changes for `call`.
+
+    Ringing and Answered are as Programmable Connect's events (ringing and
+    answer times; an answer frees the other pending offers). The popup's
+    `Status` is the agent's line (busy, free), never the call's outcome: a
+    Terminal event frees the line of a leg that was answered (its wrap-up
+    starts) and closes nothing; Dial changes nothing.
+    """
+    if call is None or event.kind in (EventKind.RINGING, EventKind.ANSWERED):
+        return apply_event(call, event, now=now)
+    leg = next((leg for leg in call.legs if leg.number == event.number), None)
+    if not event.number:
+        return EventEffect(note=f"popup {event.event_type or 'event'}: no number")
+    if leg is None:
+        return EventEffect(note=f"number {event.number} was never offered")
+    if event.kind == EventKind.DIAL:
+        return EventEffect(note=f"{leg.number} dialled")
+    if event.kind == EventKind.TERMINAL:
+        if leg.answered_at is not None and leg.agent_id is not None:
+            return EventEffect(
+                note=f"{leg.number} free after the call", line_free=leg.attempt_id
+            )
+        return EventEffect(note=f"{leg.number} free: not an outcome")
+    if event.event_type:
+        return EventEffect(
+            note=f"popup EventType {event.event_type!r} is none of Dial, Ringing, "
+            "Answered, Terminal"
+        )
+    return EventEffect(note="popup event without an EventType: nothing to do")
 
 
 def _pending(call: CallState, *, but: Leg | None = None) -> list[Leg]:
