@@ -117,6 +117,17 @@ class Call(models.Model):
         "more lookups.",
     )
 
+    # Call-backs placed through Exotel's API (DESIGN section 11): our own call,
+    # `sid` ours ("cb-..."), Exotel's Sid beside it once Exotel has taken it.
+    is_callback = models.BooleanField("call-back", default=False, db_default=False)
+    exotel_sid = models.CharField(
+        "Exotel's CallSid",
+        max_length=64,
+        blank=True,
+        db_default="",
+        help_text="Call-backs: the Sid Exotel gave the call.",
+    )
+
     objects = CallQuerySet.as_manager()
 
     class Meta:
@@ -125,6 +136,11 @@ class Call(models.Model):
             models.Index(fields=["first_seen_at"], name="call_first_seen_idx"),
             models.Index(fields=["caller", "first_seen_at"], name="call_caller_idx"),
             models.Index(fields=["group", "first_seen_at"], name="call_group_idx"),
+            models.Index(
+                fields=["exotel_sid"],
+                name="call_exotel_sid_idx",
+                condition=~Q(exotel_sid=""),
+            ),
         ]
 
     def __str__(self):

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from routing.http import connect, dial_whom, popup
+from routing.http import callback_events, connect, dial_whom, popup
 
 # The trailing slash is optional: a redirect would count as a failure to Exotel.
 urlpatterns = [
@@ -30,4 +30,9 @@ urlpatterns = [
     ),
     # The Connect applet's popup URL (DESIGN section 11).
     re_path(r"^exotel/(?P<token>[^/]+)/popup/?$", popup.popup, name="popup"),
+    re_path(
+        r"^exotel/(?P<token>[^/]+)/callback-events/?$",
+        callback_events.callback_events,
+        name="callback-events",
+    ),
 ]

@@ -34,7 +34,10 @@ def missed_callers(
     _, since, until = day_bounds(group, start, end)
     missed = (
         Call.objects.filter(
-            group=group, first_seen_at__gte=since, first_seen_at__lt=until
+            group=group,
+            first_seen_at__gte=since,
+            first_seen_at__lt=until,
+            is_callback=False,
         )
         .exclude(caller="")
         .with_derived_result(now)

@@ -44,6 +44,9 @@ class Figures:
     no_outcome: int = 0
     # Outcomes looked up in Exotel's API (reconcile_calls), not reported live.
     from_api: int = 0
+    # Call-backs placed through Exotel's API: apart from the calls above.
+    callbacks: int = 0
+    callbacks_answered: int = 0
     answered_first_attempt: int = 0
     offers_in_answered_calls: int = 0
     callers: int = 0
@@ -158,13 +161,16 @@ def group_report(
     if end < start or (end - start).days >= MAX_DAYS:
         raise ValueError(f"a report covers 1 to {MAX_DAYS} days")
     zone, since, until = day_bounds(group, start, end)
-    calls = Call.objects.filter(
+    in_period = Call.objects.filter(
         group=group, first_seen_at__gte=since, first_seen_at__lt=until
     )
+    calls = in_period.filter(is_callback=False)
+    # Call-backs are counted apart, in the same statement.
+    inbound = Q(is_callback=False)
     day_of = TruncDate("first_seen_at", tzinfo=zone)
     per_day = {}
     rows = (
-        calls.with_derived_result(now)
+        in_period.with_derived_result(now)
         .annotate(
             day=day_of,
             first_answered=Exists(
@@ -176,18 +182,31 @@ def group_report(
         .order_by()
         .values("day")
         .annotate(
-            calls=Count("pk"),
-            answered=Count("pk", filter=Q(derived_result=DerivedResult.ANSWERED)),
-            not_answered=Count(
-                "pk", filter=Q(derived_result=DerivedResult.NOT_ANSWERED)
+            calls=Count("pk", filter=inbound),
+            answered=Count(
+                "pk", filter=inbound & Q(derived_result=DerivedResult.ANSWERED)
             ),
-            abandoned=Count("pk", filter=Q(derived_result=DerivedResult.ABANDONED)),
-            in_progress=Count("pk", filter=Q(derived_result=DerivedResult.IN_PROGRESS)),
-            no_outcome=Count("pk", filter=Q(derived_result=DerivedResult.NO_OUTCOME)),
-            from_api=Count("pk", filter=Q(outcome_from_api=True)),
+            not_answered=Count(
+                "pk", filter=inbound & Q(derived_result=DerivedResult.NOT_ANSWERED)
+            ),
+            abandoned=Count(
+                "pk", filter=inbound & Q(derived_result=DerivedResult.ABANDONED)
+            ),
+            in_progress=Count(
+                "pk", filter=inbound & Q(derived_result=DerivedResult.IN_PROGRESS)
+            ),
+            no_outcome=Count(
+                "pk", filter=inbound & Q(derived_result=DerivedResult.NO_OUTCOME)
+            ),
+            from_api=Count("pk", filter=inbound & Q(outcome_from_api=True)),
             answered_first_attempt=Count(
                 "pk",
-                filter=Q(first_answered=True, derived_result=DerivedResult.ANSWERED),
+                filter=inbound
+                & Q(first_answered=True, derived_result=DerivedResult.ANSWERED),
+            ),
+            callbacks=Count("pk", filter=~inbound),
+            callbacks_answered=Count(
+                "pk", filter=~inbound & Q(result=CallResult.ANSWERED)
             ),
         )
     )
@@ -292,6 +311,7 @@ def _calls_by_caller(group, since, until) -> dict[str, list[dt.datetime]]:
             group=group,
             first_seen_at__gte=since,
             first_seen_at__lt=until + REPEAT_WINDOW,
+            is_callback=False,
         )
         .exclude(caller="")
         .order_by("first_seen_at")
@@ -365,6 +385,7 @@ def answer_speed(*, group: AgentGroup, start: dt.date, end: dt.date) -> AnswerSp
             end + dt.timedelta(days=1), dt.time(), tzinfo=zone
         ),
         answer_seconds__isnull=False,
+        is_callback=False,
     ).aggregate(
         timed=Count("pk"),
         average=Avg("answer_seconds"),

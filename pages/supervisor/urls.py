@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from pages.supervisor import views
+from pages.supervisor import call_back, views
 
 
 def _page(view):
@@ -49,5 +49,10 @@ urlpatterns = [
         "groups/<slug:slug>/missed-callers/",
         _page(views.callers_to_call_back),
         name="supervisor-missed-callers",
+    ),
+    path(
+        "groups/<slug:slug>/call-back/",
+        _page(call_back.call_back),
+        name="supervisor-call-back",
     ),
 ]

@@ -37,6 +37,7 @@ from pages.supervisor.forms import (
 )
 from pages.supervisor.timeline import call_timeline
 from routing.exotel.connect import displayed_answer
+from routing.exotel_api.account import off_reason
 from routing.models import Call, CallBack, DerivedResult
 
 BOARD_REFRESH_SECONDS = 5
@@ -374,6 +375,7 @@ def callers_to_call_back(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "rows": rows,
             "waiting": sum(1 for row in rows if not row.called_back),
+            "call_back_off": off_reason(),
             **period,
         },
         title=f"Callers to call back: {group.name}, {span}",
