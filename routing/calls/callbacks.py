@@ -6,8 +6,8 @@ so no inbound call can get them meanwhile, on any server), logs the call-back as
 a call with one offer, and asks Exotel to connect the agent first, then the
 caller. The agent stays claimed until the call-back's status callback
 (`record_status_callback`) ends it, or the offer's hold runs out; a call Exotel
-refuses frees them at once. Clicks on one caller of one group are serialised by
-a lock on the group's row, and a call-back still holding its agent is not placed
+refuses frees them at once. Clicks on one caller of one group take turns
+(`_serialise_clicks`), and a call-back still holding its agent is not placed
 twice.
 
 The agent: the one who last spoke with the caller (their last answered call,
@@ -75,7 +75,7 @@ def place_callback(
         )
     hold_until = now + callback_hold(group)
     with transaction.atomic():
-        AgentGroup.objects.select_for_update().filter(pk=group.pk).first()
+        _serialise_clicks(group, caller)
         running = (
             Call.objects.filter(
                 is_callback=True,
@@ -131,6 +131,23 @@ def place_callback(
     if Call.objects.filter(pk=call.pk, exotel_sid="").update(exotel_sid=exotel_sid):
         call.exotel_sid = exotel_sid
     return Placed(True, f"Calling {agent.name} first, then {caller}.", call)
+
+
+def _serialise_clicks(group: AgentGroup, caller: str) -> None:
+    """Make clicks on one caller of one group take turns, until the transaction ends.
+
+    A PostgreSQL advisory lock, not a lock on the group's row: an inbound call
+    that holds an agent's row while it writes its offer takes a share of the
+    group's row, and the two would deadlock. SQLite's writers take turns anyway
+    (IMMEDIATE transactions).
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"dialwhom-callback:{group.pk}:{caller}"],
+        )
 
 
 def _claim_agent(
