@@ -1,0 +1,50 @@
+"""The call-back button in a real browser, at 1280x800."""
+
+import pytest
+from django.utils import timezone
+
+from routing.models import Call, CallResult
+from tests.browser.test_supervisor_pages import log_in, roster  # noqa: F401
+from tests.exotel_api.fake import KEY, SID, TOKEN, FakeExotel
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CALLER = "+919812345678"
+
+
+@pytest.fixture
+def fake_exotel(settings):
+    fake = FakeExotel().start()
+    settings.EXOTEL_ACCOUNT_SID = SID
+    settings.EXOTEL_API_KEY = KEY
+    settings.EXOTEL_API_TOKEN = TOKEN
+    settings.EXOTEL_API_BASE_URL = fake.base_url
+    settings.EXOTEL_CALLER_ID = "+918047000000"
+    yield fake
+    fake.stop()
+
+
+def test_the_call_back_button_calls_the_agent_then_the_caller(
+    page, live_server, roster, fake_exotel, screenshot  # noqa: F811
+):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    Call.objects.create(
+        sid="missed1",
+        caller=CALLER,
+        group=roster["Asha"].memberships.get().group,
+        result=CallResult.NOT_ANSWERED,
+        ended_at=timezone.now(),
+    )
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/supervisor/groups/support/missed-callers/")
+    row = page.locator(f'tr[data-caller="{CALLER}"]')
+    button = row.locator("button.call-back-button")
+    assert button.is_visible()
+    box = button.bounding_box()
+    assert box["x"] + box["width"] <= 1280  # on screen, no sideways scrolling
+    button.click()
+    page.wait_for_load_state()
+    assert f"Calling Asha first, then {CALLER}." in page.content()
+    screenshot("11-call-back")
+    (seen,) = fake_exotel.requests("POST")
+    assert (seen.form["From"], seen.form["To"]) == ("+919800000001", CALLER)
