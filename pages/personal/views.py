@@ -23,7 +23,9 @@ from agents.models import Agent, AgentStatus, StatusVia
 from agents.personal_links import TOKEN_FORMAT, agent_for_personal_token
 from agents.status import break_end, end_due_breaks, set_agent_status
 from agents.templatetags.agent_status import describe_status
+from pages.personal.call_back import call_back_from_page, own_callers
 from pages.personal.forms import PersonalStatusForm
+from routing.exotel_api.account import off_reason
 from routing.models import Attempt
 
 logger = logging.getLogger("pages.personal")
@@ -83,6 +85,11 @@ def personal_page(request: HttpRequest, token: str) -> HttpResponse:
             "This link does not work (any more). Ask your supervisor for a new one."
         )
         return _quiet(_error_page(request, 404, message), reason)
+    if request.method == "POST" and request.POST.get("action") == "call-back":
+        placed = call_back_from_page(request, agent, now=now)
+        logger.info("personal page: %s call-back: %s", agent.name, placed.message)
+        (messages.success if placed.ok else messages.error)(request, placed.message)
+        return redirect(request.path)
     if request.method == "POST":
         _change_status(request, agent, now=now)
         return redirect(request.path)
@@ -149,6 +156,8 @@ def _context(agent: Agent, *, now: dt.datetime) -> dict:
         "duty": duty,
         "engaged": agent.engaged_until is not None and agent.engaged_until > now,
         "calls": calls,
+        "call_back_off": off_reason(),
+        "own_callers": own_callers(agent, today=today, now=now),
         "form": PersonalStatusForm(),
         "statuses": AgentStatus,
     }

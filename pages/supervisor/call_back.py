@@ -1,6 +1,5 @@
 """The "Call back" button of the callers to call back (DESIGN section 11)."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -12,17 +11,7 @@ from django.views.decorators.http import require_POST
 from pages.supervisor.forms import CallBackForm
 from pages.supervisor.views import _group
 from routing.calls.callbacks import place_callback
-
-
-def status_callback_url(request: HttpRequest) -> str:
-    """Return the absolute URL Exotel posts a call-back's status to (with the token)."""
-    token = (
-        settings.DIALWHOM_WEBHOOK_TOKENS[0] if settings.DIALWHOM_WEBHOOK_TOKENS else ""
-    )
-    path = reverse("callback-events", kwargs={"token": token or "-"}).rstrip("/") + "/"
-    if settings.DIALWHOM_PUBLIC_URL:
-        return settings.DIALWHOM_PUBLIC_URL.rstrip("/") + path
-    return request.build_absolute_uri(path)
+from routing.http.callback_events import status_callback_url
 
 
 @require_POST

@@ -61,9 +61,13 @@ def place_callback(
     caller: str,
     status_callback_url: str,
     now: dt.datetime,
+    agent: Agent | None = None,
     client_factory: Callable[[], ExotelClient] = ExotelClient.from_settings,
 ) -> Placed:
-    """Call `caller` back for `group`: claim an agent, ask Exotel to connect."""
+    """Call `caller` back for `group`: claim an agent, ask Exotel to connect.
+
+    With `agent` (the agent's own page), only that agent is claimed.
+    """
     if configured_account() is None:
         return Placed(False, f"Call back is off. {OFF_REASON}.")
     caller_id = callback_caller_id(group)
@@ -91,11 +95,21 @@ def place_callback(
         if running is not None:
             return Placed(True, f"{caller} is already being called back.", running)
         sid = SID_PREFIX + uuid.uuid4().hex
-        agent, reason = _claim_agent(
-            group=group, caller=caller, sid=sid, hold_until=hold_until, now=now
+        chosen, reason = _claim_agent(
+            group=group,
+            caller=caller,
+            sid=sid,
+            hold_until=hold_until,
+            now=now,
+            only=agent,
         )
-        if agent is None:
+        if chosen is None and agent is not None:
+            return Placed(
+                False, f"{agent.name} is not free (on a call, on break or offline)."
+            )
+        if chosen is None:
             return Placed(False, f"Nobody in {group.name} is free to call {caller}.")
+        agent = chosen
         call = Call.objects.create(
             sid=sid,
             caller=caller,
@@ -151,9 +165,13 @@ def _serialise_clicks(group: AgentGroup, caller: str) -> None:
 
 
 def _claim_agent(
-    *, group: AgentGroup, caller: str, sid: str, hold_until, now
+    *, group: AgentGroup, caller: str, sid: str, hold_until, now, only=None
 ) -> tuple[Agent | None, str]:
     order: list[tuple[int, str]] = []
+    if only is not None:
+        return _claim_first(
+            [(only.pk, "call-back: from their own page")], group, sid, hold_until, now
+        )
     last = (
         Attempt.objects.filter(
             call__caller=caller, outcome=Outcome.COMPLETED, agent__isnull=False
@@ -167,6 +185,11 @@ def _claim_agent(
     query = MemberQuery(group, moment=now, zones=agent_zones(), caller=caller)
     for candidate in query.candidates(limit=CANDIDATES):
         order.append((candidate.agent_id, f"call-back: next in {group.slug}"))
+    return _claim_first(order, group, sid, hold_until, now)
+
+
+def _claim_first(order, group, sid, hold_until, now) -> tuple[Agent | None, str]:
+    """Claim the first agent of `order` the claim gets."""
     tried = set()
     for agent_id, reason in order:
         if agent_id in tried:

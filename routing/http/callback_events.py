@@ -3,7 +3,9 @@
 import json
 import logging
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -36,3 +38,14 @@ def callback_events(request: HttpRequest, token: str) -> HttpResponse:
         note = record_status_callback(callback=callback, now=timezone.now())
     logger.info("callback-events %s", note[:300])
     return text_response("")
+
+
+def status_callback_url(request: HttpRequest) -> str:
+    """Return the absolute URL Exotel posts a call-back's status to (with the
+    token): on `DIALWHOM_PUBLIC_URL` when set, else on the request's host."""
+    tokens = settings.DIALWHOM_WEBHOOK_TOKENS
+    path = reverse("callback-events", kwargs={"token": tokens[0] if tokens else "-"})
+    path = path.rstrip("/") + "/"
+    if settings.DIALWHOM_PUBLIC_URL:
+        return settings.DIALWHOM_PUBLIC_URL.rstrip("/") + path
+    return request.build_absolute_uri(path)

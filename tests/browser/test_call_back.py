@@ -25,7 +25,11 @@ def fake_exotel(settings):
 
 
 def test_the_call_back_button_calls_the_agent_then_the_caller(
-    page, live_server, roster, fake_exotel, screenshot  # noqa: F811
+    page,
+    live_server,
+    roster,  # noqa: F811
+    fake_exotel,
+    screenshot,
 ):
     page.set_viewport_size({"width": 1280, "height": 800})
     Call.objects.create(
