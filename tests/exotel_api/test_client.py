@@ -1,5 +1,6 @@
 """The API client against the fake Exotel: shapes, errors, retries, timeouts."""
 
+import base64
 import threading
 import time
 
@@ -223,3 +224,49 @@ def test_rate_limiter_is_shared_by_concurrent_processes():
     # 60 at once, the other 20 at 9 a second: not 80 at once.
     assert sent[-1] - sent[0] >= 20 / 9 - 0.3
     assert sum(1 for t in sent if t < sent[0] + 1) <= 60 + 9 + 1
+
+
+def test_retry_after_is_capped_at_a_minute(client, fake_exotel, sleeps):
+    fake_exotel.add_call("sid1")
+    fake_exotel.fail_next(Failure(503, retry_after="600"))
+    client.call_details("sid1")
+    assert sleeps == [60.0]
+
+
+def test_retry_after_as_a_date(client, fake_exotel, sleeps):
+    fake_exotel.add_call("sid1")
+    fake_exotel.fail_next(Failure(503, retry_after="Wed, 21 Oct 2015 07:28:00 GMT"))
+    client.call_details("sid1")
+    assert sleeps == [0.0]  # a date gone by: at once
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_no_connection_at_all_is_repeated_then_one_line(settings, clock, method):
+    from tests.servers import free_port
+
+    settings.EXOTEL_ACCOUNT_SID, settings.EXOTEL_API_KEY = "acme1", KEY
+    settings.EXOTEL_API_TOKEN = TOKEN
+    settings.EXOTEL_API_BASE_URL = f"http://127.0.0.1:{free_port()}"
+    with ExotelClient.from_settings(clock=clock, sleep=clock.sleep) as client:
+        with pytest.raises(ExotelApiError, match="ConnectError") as raised:
+            if method == "GET":
+                client.call_details("sid1")
+            else:
+                client.connect(
+                    first="+919900000001", second="+919800000002", caller_id="1"
+                )
+    assert clock.sleeps == [1.0, 2.0, 4.0]  # a call never placed may be repeated
+    assert "\n" not in str(raised.value)
+
+
+def test_the_secrets_reach_no_log_line(client, fake_exotel, settings, caplog):
+    caplog.set_level("DEBUG")
+    fake_exotel.add_call("sid1")
+    client.call_details("sid1")
+    settings.EXOTEL_API_TOKEN = "wrong"
+    with ExotelClient.from_settings() as wrong, pytest.raises(ExotelApiError):
+        wrong.call_details("sid1")
+    assert caplog.text  # httpx logged the requests
+    assert KEY not in caplog.text and TOKEN not in caplog.text
+    basic = base64.b64encode(f"{KEY}:{TOKEN}".encode()).decode()
+    assert basic not in caplog.text

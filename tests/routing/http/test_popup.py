@@ -155,3 +155,12 @@ def test_the_call_timeline_lists_the_popup_events(two_offers):
         if entry.request is not None
     ]
     assert endpoints.count("popup") == 2
+
+
+def test_an_unknown_event_type_changes_nothing_and_says_why(two_offers):
+    _, asha, _ = two_offers
+    popup(asha.phone, "none", EventType="Hold", Status="busy")
+    assert (
+        note() == "popup EventType 'hold' is none of Dial, Ringing, Answered, Terminal"
+    )
+    assert Attempt.objects.get(agent=asha).outcome == Outcome.PENDING
