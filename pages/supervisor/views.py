@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.admin import issue_link_page
+from agents.admin.agents import issue_link_page
 from agents.coverage import Gap, coverage_gaps
 from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
 from agents.status import break_end, end_due_breaks, set_agent_status
