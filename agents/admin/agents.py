@@ -20,8 +20,13 @@ from agents.admin.inlines import AgentHoursInline, AgentMembershipInline, TimeOf
 from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
 from agents.personal_links import issue_personal_token
 from agents.phones import normalize_phone
-from agents.status import break_end, end_due_breaks, set_agent_status
-from agents.templatetags.agent_status import describe_status
+from agents.status import (
+    break_end,
+    change_agent_status,
+    describe_status,
+    end_due_breaks,
+    set_agent_status,
+)
 
 
 class GroupListFilter(admin.SimpleListFilter):
@@ -86,18 +91,15 @@ def status_message(outcome, status: AgentStatus) -> str:
 
 def set_status(modeladmin, request, queryset, status: AgentStatus) -> None:
     """Set the status of the selected agents, with the reason from the action form."""
-    now = timezone.now()
     minutes = request.POST.get("minutes", "")
-    outcome = set_agent_status(
+    outcome = change_agent_status(
         agents=queryset,
         status=status,
         reason=request.POST.get("reason", ""),
-        until=break_end(int(minutes), now=now)
-        if minutes in {"15", "30", "60"}
-        else None,
+        minutes=int(minutes) if minutes in {"15", "30", "60"} else None,
         via=StatusVia.ADMIN,
         user=request.user,
-        now=now,
+        now=timezone.now(),
     )
     modeladmin.message_user(request, status_message(outcome, status), messages.SUCCESS)
 
