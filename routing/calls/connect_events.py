@@ -21,6 +21,7 @@ from routing.calls.batch import Batch, Conflict, execute
 from routing.calls.requestlog import Received, log_request
 from routing.decision import engine, events
 from routing.decision.events import CallEnd, CallState, EventEffect, Leg
+from routing.exotel import statuses
 from routing.exotel.events import ConnectEvent
 from routing.models import Attempt, Call, CallResult, Outcome
 
@@ -131,14 +132,16 @@ def _write(
                 result=CallResult.IN_PROGRESS, ended_at=None
             )
     closures = [
-        engine.Closure(offers[attempt_id], outcome, missed=outcome == engine.NO_ANSWER)
+        engine.Closure(
+            offers[attempt_id], outcome, missed=outcome == statuses.NO_ANSWER
+        )
         for attempt_id, outcome in effect.closed
     ]
     answerer = None
     if effect.ends == CallEnd.ANSWERED:
         answerer = offers[effect.completed]
-        if answerer.outcome == engine.PENDING:
-            closures.append(engine.Closure(answerer, engine.ANSWERED))
+        if answerer.outcome == statuses.PENDING:
+            closures.append(engine.Closure(answerer, statuses.COMPLETED))
     if closures or effect.ends:
         batch = Batch(call_id=call.pk)
         call_state.settlement_statements(

@@ -12,17 +12,17 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-PENDING = "pending"
-ANSWERED = "completed"
-NO_ANSWER = "no-answer"
-FAILED = "failed"
-CANCELED = "canceled"
-EXPIRED = "expired"
-
-# Call results (routing.models.CallResult values).
-RESULT_ANSWERED = "answered"
-RESULT_NOT_ANSWERED = "not-answered"
-RESULT_ABANDONED = "abandoned"
+from routing.exotel.statuses import (
+    ABANDONED,
+    ANSWERED,
+    CANCELED,
+    COMPLETED,
+    EXPIRED,
+    FAILED,
+    NO_ANSWER,
+    NOT_ANSWERED,
+    PENDING,
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def settle(
     closures: list[Closure] = []
     if reported is not None:
         closures.append(Closure(reported, status, missed=status == NO_ANSWER))
-    answered = reported if status == ANSWERED and reported is not None else None
+    answered = reported if status == COMPLETED and reported is not None else None
     ending = report.hangup or report.ends_call or answered is not None
     for offer in pending:
         if offer is reported:
@@ -178,11 +178,11 @@ def settle(
             closures.append(Closure(offer, EXPIRED))
     result = ""
     if answered is not None:
-        result = RESULT_ANSWERED
+        result = ANSWERED
     elif report.hangup:
-        result = RESULT_ABANDONED
+        result = ABANDONED
     elif report.ends_call:
-        result = RESULT_NOT_ANSWERED
+        result = NOT_ANSWERED
     return Settlement(closures=tuple(closures), answered=answered, result=result)
 
 

@@ -16,14 +16,9 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from routing.exotel.events import (
-    CANCELED,
-    COMPLETED,
-    LEG_STATUSES,
-    PENDING,
-    ConnectEvent,
-    EventKind,
-)
+from routing.exotel import statuses
+from routing.exotel.events import ConnectEvent, EventKind
+from routing.exotel.statuses import CANCELED, COMPLETED, DIAL_CALL_STATUSES, PENDING
 
 
 @dataclass(frozen=True)
@@ -49,9 +44,9 @@ class CallState:
 
 
 class CallEnd(StrEnum):
-    ANSWERED = "answered"
-    NOT_ANSWERED = "not-answered"
-    ABANDONED = "abandoned"
+    ANSWERED = statuses.ANSWERED
+    NOT_ANSWERED = statuses.NOT_ANSWERED
+    ABANDONED = statuses.ABANDONED
 
 
 @dataclass(frozen=True)
@@ -190,7 +185,7 @@ def _terminal(
 
 def _leg_end(status: str) -> str:
     """Return the outcome of a leg that ended unanswered (canceled if unknown)."""
-    return status if status in LEG_STATUSES and status != COMPLETED else CANCELED
+    return status if status in DIAL_CALL_STATUSES and status != COMPLETED else CANCELED
 
 
 def advance(call: CallState, effect: EventEffect, *, now: dt.datetime) -> CallState:
