@@ -2,7 +2,7 @@
 
 The decision is `routing.decision.events.apply_event` (plain data); this module
 reads what it needs and writes what it says, through the routing core's own
-writes (`routing.calls.call_state.settlement_statements`: outcomes, freed agents, wrap-up,
+writes (`routing.calls.batch.Batch.add_settlement`: outcomes, freed agents, wrap-up,
 the call's end), in one short transaction with the request's log row.
 
 Events of one call are serialised by a lock on the call's row (SQLite's writers
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from agents.sql import execute
 from routing.calls import call_state, claims
-from routing.calls.batch import Batch, Conflict, execute
+from routing.calls.batch import CONFLICT_RETRIES, Batch, Conflict
 from routing.calls.requestlog import Received, log_request
 from routing.decision import engine, events
 from routing.decision.events import CallEnd, CallState, EventEffect, Leg
@@ -25,7 +26,6 @@ from routing.exotel import statuses
 from routing.exotel.events import ConnectEvent
 from routing.models import Attempt, Call, CallResult, Outcome
 
-CONFLICT_RETRIES = 5
 FINAL_RESULTS = (CallResult.ANSWERED, CallResult.ABANDONED)
 
 
@@ -144,15 +144,14 @@ def _write(
             closures.append(engine.Closure(answerer, statuses.COMPLETED))
     if closures or effect.ends:
         batch = Batch(call_id=call.pk)
-        call_state.settlement_statements(
-            batch,
+        batch.add_settlement(
             call,
             engine.Settlement(
                 closures=tuple(closures),
                 answered=answerer,
                 result=str(effect.ends) if effect.ends else "",
             ),
-            request=event.request,
+            talk_seconds=event.request.dial_call_duration,
             now=now,
         )
         # Inside this transaction the batch runs statement by statement, each
