@@ -13,7 +13,7 @@ decided from (a pending offer, a time not yet recorded, a call not yet ended).
 """
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from routing.exotel import statuses
@@ -186,24 +186,3 @@ def _terminal(
 def _leg_end(status: str) -> str:
     """Return the outcome of a leg that ended unanswered (canceled if unknown)."""
     return status if status in DIAL_CALL_STATUSES and status != COMPLETED else CANCELED
-
-
-def advance(call: CallState, effect: EventEffect, *, now: dt.datetime) -> CallState:
-    """Return `call` once `effect` is applied: the plain-data twin of the writes."""
-    closed = dict(effect.closed)
-    legs = []
-    for leg in call.legs:
-        if leg.attempt_id == effect.ringing and leg.ringing_at is None:
-            leg = replace(leg, ringing_at=now)
-        if leg.attempt_id == effect.answered:
-            leg = replace(leg, answered_at=now)
-        if leg.outcome == PENDING and leg.attempt_id in closed:
-            leg = replace(leg, outcome=closed[leg.attempt_id])
-        if leg.outcome == PENDING and leg.attempt_id == effect.completed:
-            leg = replace(leg, outcome=COMPLETED)
-        legs.append(leg)
-    return CallState(
-        legs=tuple(legs),
-        final=call.final or effect.ends in (CallEnd.ANSWERED, CallEnd.ABANDONED),
-        ended=(call.ended and not effect.reopens) or effect.ends is not None,
-    )
