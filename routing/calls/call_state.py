@@ -3,6 +3,7 @@
 import datetime as dt
 import functools
 import json
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -36,31 +37,40 @@ OFFER_COLUMNS = (
 )
 
 
+class LoadedCall(NamedTuple):
+    call: Call  # stored, or new and not yet saved
+    offers: list[engine.Offer]
+    guessed_candidates: str | None  # the guess's JSON, when one was asked for
+
+
 def load_call(
     *,
     request: ExotelRequest,
     group_slug: str | None,
     now: dt.datetime,
-    also: Sql | None = None,
-) -> tuple[Call, list[engine.Offer], object]:
-    """Return the request's call, its offers and the value of `also`, in one statement.
+    guessed_candidates: Sql | None = None,
+) -> LoadedCall:
+    """Return the request's call, its offers and the guessed candidates, in one statement.
 
     The stored call, or a new one not yet saved: a new call gets its group now,
     from the pinned slug or the routes, and keeps it for the rest of the call. A
     pinned slug must name a group, even for a call that already has its own.
-    `also`, a scalar subquery read in the same statement, saves a round trip.
+    `guessed_candidates`, the entry group's candidates as a scalar subquery
+    (`routing.calls.planner.guess_entry_candidates`), read in the same statement,
+    saves a round trip.
     """
     columns, rest, call_fields, group_fields = _load_call_sql(connection.vendor)
     slug = group_slug or None
     sql, params = columns + rest, [slug, request.call_sid, slug]
-    if also is not None:
-        sql = f"{columns}, ({also.text}){rest}"
-        params = [slug, *also.params, request.call_sid, slug]
+    guess = guessed_candidates
+    if guess is not None:
+        sql = f"{columns}, ({guess.text}){rest}"
+        params = [slug, *guess.params, request.call_sid, slug]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    extra = row[-1] if also is not None else None
-    row = row[:-1] if also is not None else row
+    guessed = row[-1] if guess is not None else None
+    row = row[:-1] if guess is not None else row
     call_values = row[: len(call_fields)]
     group_values = row[len(call_fields) : len(call_fields) + len(group_fields)]
     pinned_id, offers_json = row[-2:]
@@ -74,7 +84,7 @@ def load_call(
     if call_values[0] is not None:
         call = Call.from_db(connection.alias, call_fields, _from_db(Call, call_values))
         call.group = group
-        return call, _offers(offers_json), extra
+        return LoadedCall(call, _offers(offers_json), guessed)
     if group is None and not group_slug:
         group = resolve_group(exophone=request.exophone, digits=request.digits)
     call = Call(
@@ -85,7 +95,7 @@ def load_call(
         group=group,
         first_seen_at=now,
     )
-    return call, [], extra
+    return LoadedCall(call, [], guessed)
 
 
 @functools.cache

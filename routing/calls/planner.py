@@ -32,9 +32,9 @@ def overflow_chain(group: AgentGroup) -> list[AgentGroup]:
     return chain
 
 
-def knobs(group: AgentGroup) -> engine.GroupKnobs:
+def knobs(group: AgentGroup) -> engine.GroupSettings:
     """Return what the planner needs of `group`."""
-    return engine.GroupKnobs(
+    return engine.GroupSettings(
         id=group.pk,
         slug=group.slug,
         strategy=Strategy(group.strategy).label,

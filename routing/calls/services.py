@@ -103,7 +103,7 @@ def _route_once(
         request=request,
         group_slug=group_slug,
         now=now,
-        also=guess.sql if guess else None,
+        guessed_candidates=guess.sql if guess else None,
     )
     chain = overflow_chain(call.group) if call.group else []
     settlement = engine.settle(

@@ -52,7 +52,7 @@ class Report:
 
 
 @dataclass(frozen=True)
-class GroupKnobs:
+class GroupSettings:
     """The settings of one group of the chain that routing reads."""
 
     id: int
@@ -213,7 +213,7 @@ def plan(
     *,
     offers: Sequence[Offer],
     settlement: Settlement,
-    chain: Sequence[GroupKnobs],
+    chain: Sequence[GroupSettings],
     pools: Mapping[int, Pool],
     now: dt.datetime,
     call_over: bool = False,
@@ -271,7 +271,7 @@ def plan(
     return Plan(pending=pending, new=tuple(new))
 
 
-def reason_for(group: GroupKnobs, candidate: Candidate) -> str:
+def reason_for(group: GroupSettings, candidate: Candidate) -> str:
     """Say why the candidate was chosen, for the supervisor reading the log."""
     why = f"tier {candidate.priority}, {group.strategy.lower()}"
     if candidate.sticky:
@@ -279,7 +279,7 @@ def reason_for(group: GroupKnobs, candidate: Candidate) -> str:
     return f"{group.slug}: {why}"
 
 
-def _agent_offer(group: GroupKnobs, candidate: Candidate, *, now) -> NewOffer:
+def _agent_offer(group: GroupSettings, candidate: Candidate, *, now) -> NewOffer:
     hold = dt.timedelta(seconds=group.hold_seconds) if group.hold_seconds else None
     return NewOffer(
         number=candidate.number,
