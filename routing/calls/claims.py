@@ -106,32 +106,7 @@ def release_agents(
             + ") THEN missed_in_row + 1 ELSE missed_in_row END"
         )
     if pausing:
-        pauses = Sql(" OR ").join(
-            "(id = " + param(agent) + " AND " + _reaches(limit, now) + ")"
-            for agent, limit in pausing.items()
-        )
-        for column, value in (
-            ("status", AgentStatus.BREAK.value),
-            ("status_until", None),
-            ("status_changed_at", db_datetime(now)),
-        ):
-            sets.append(
-                f"{column} = CASE WHEN "
-                + pauses
-                + " THEN "
-                + param(value)
-                + f" ELSE {column} END"
-            )
-        reasons = Sql(" ").join(
-            "WHEN id = "
-            + param(agent)
-            + " AND "
-            + _reaches(limit, now)
-            + " THEN "
-            + param(pause_reason(limit))
-            for agent, limit in pausing.items()
-        )
-        sets.append("status_reason = CASE " + reasons + " ELSE status_reason END")
+        sets.extend(_pause_sets(pausing, now))
     statements.append(
         (
             "release",
@@ -143,6 +118,38 @@ def release_agents(
         )
     )
     return statements
+
+
+def _pause_sets(pausing: dict[int, int], now: dt.datetime) -> list[Sql]:
+    """The SET terms that put on break each agent of `pausing` at its limit."""
+    sets = []
+    pauses = Sql(" OR ").join(
+        "(id = " + param(agent) + " AND " + _reaches(limit, now) + ")"
+        for agent, limit in pausing.items()
+    )
+    for column, value in (
+        ("status", AgentStatus.BREAK.value),
+        ("status_until", None),
+        ("status_changed_at", db_datetime(now)),
+    ):
+        sets.append(
+            f"{column} = CASE WHEN "
+            + pauses
+            + " THEN "
+            + param(value)
+            + f" ELSE {column} END"
+        )
+    reasons = Sql(" ").join(
+        "WHEN id = "
+        + param(agent)
+        + " AND "
+        + _reaches(limit, now)
+        + " THEN "
+        + param(pause_reason(limit))
+        for agent, limit in pausing.items()
+    )
+    sets.append("status_reason = CASE " + reasons + " ELSE status_reason END")
+    return sets
 
 
 def pause_reason(limit: int) -> str:

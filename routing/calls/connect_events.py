@@ -107,30 +107,7 @@ def _write(
             ringing_at=now
         )
     if effect.answered:
-        answered = Attempt.objects.filter(
-            pk=effect.answered, outcome=Outcome.PENDING, answered_at__isnull=True
-        ).update(answered_at=now)
-        first = Call.objects.filter(pk=call.pk, answered_at__isnull=True).update(
-            answered_at=now, answer_seconds=effect.answer_seconds
-        )
-        if not (answered and first):
-            raise Conflict(f"call {call.sid}: answered meanwhile")
-        agent_id = offers[effect.answered].agent_id
-        if agent_id:
-            execute(
-                claims.hold_for_conversation(
-                    agent_id=agent_id,
-                    call_sid=call.sid,
-                    max_seconds=call.group.max_conversation_seconds
-                    if call.group
-                    else None,
-                    now=now,
-                )
-            )
-        if effect.reopens:
-            Call.objects.filter(pk=call.pk, result=CallResult.NOT_ANSWERED).update(
-                result=CallResult.IN_PROGRESS, ended_at=None
-            )
+        _record_answer(call, effect, offers, now=now)
     closures = [
         engine.Closure(
             offers[attempt_id], outcome, missed=outcome == statuses.NO_ANSWER
@@ -157,6 +134,38 @@ def _write(
         # Inside this transaction the batch runs statement by statement, each
         # checked; a check that fails raises Conflict and the event decides again.
         batch.run()
+
+
+def _record_answer(
+    call: Call,
+    effect: EventEffect,
+    offers: dict[int, engine.Offer],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Record the answer: its time, the conversation's hold, a call reopened."""
+    answered = Attempt.objects.filter(
+        pk=effect.answered, outcome=Outcome.PENDING, answered_at__isnull=True
+    ).update(answered_at=now)
+    first = Call.objects.filter(pk=call.pk, answered_at__isnull=True).update(
+        answered_at=now, answer_seconds=effect.answer_seconds
+    )
+    if not (answered and first):
+        raise Conflict(f"call {call.sid}: answered meanwhile")
+    agent_id = offers[effect.answered].agent_id
+    if agent_id:
+        execute(
+            claims.hold_for_conversation(
+                agent_id=agent_id,
+                call_sid=call.sid,
+                max_seconds=call.group.max_conversation_seconds if call.group else None,
+                now=now,
+            )
+        )
+    if effect.reopens:
+        Call.objects.filter(pk=call.pk, result=CallResult.NOT_ANSWERED).update(
+            result=CallResult.IN_PROGRESS, ended_at=None
+        )
 
 
 def _log(

@@ -116,6 +116,23 @@ def _route_once(
     if guess and call.pk is None and guess.fits(call.group):
         guess.fill(pools, guessed)
     remember_entry_group(group_slug, call.group)
+    return _plan_and_write(
+        call, offers, settlement, chain, pools, request, received, now=now
+    )
+
+
+def _plan_and_write(
+    call: Call,
+    offers: list[engine.Offer],
+    settlement: engine.Settlement,
+    chain: list[AgentGroup],
+    pools: Pools,
+    request: ExotelRequest,
+    received: Received | None,
+    *,
+    now: dt.datetime,
+) -> RouteAnswer:
+    """Plan, then write the plan's batch; plan again without agents claimed away."""
     lost: frozenset[int] = frozenset()
     call_over = call.result == CallResult.ABANDONED
     is_new = call.pk is None

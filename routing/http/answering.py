@@ -18,7 +18,11 @@ from django.utils.crypto import constant_time_compare
 
 from routing.calls import services
 from routing.calls.requestlog import Received, log_request
-from routing.exotel.requests import ExotelRequestError, parse_exotel_request
+from routing.exotel.requests import (
+    ExotelRequest,
+    ExotelRequestError,
+    parse_exotel_request,
+)
 from routing.outage import degraded, last_known
 from routing.outage.deadline import database_deadline
 
@@ -76,24 +80,9 @@ def answer_call(
         return reject(request, received, str(contention), 503, group_slug)
     except DATABASE_UNAVAILABLE as failure:
         connection.close()  # a broken persistent connection must not be reused
-        kept = degraded.answer_from_last_known(
-            received=received, request=exotel_request, group_slug=group_slug
+        return _answer_degraded(
+            request, received, exotel_request, group_slug, failure, render_numbers
         )
-        response = (
-            render_numbers(kept.numbers)
-            if kept.numbers
-            else text_response(degraded.UNAVAILABLE, status=503)
-        )
-        log_request_line(
-            request,
-            received,
-            group=kept.group,
-            status=response.status_code,
-            numbers=kept.numbers,
-            error=f"{kept.note}: {failure}",
-            degraded=True,
-        )
-        return response
     # Committed: from here on nothing may turn this answer into another one.
     response = render(answer)
     try:
@@ -108,6 +97,35 @@ def answer_call(
         group=answer.group.slug if answer.group else "",
         status=response.status_code,
         numbers=answer.numbers,
+    )
+    return response
+
+
+def _answer_degraded(
+    request: HttpRequest,
+    received: Received,
+    exotel_request: ExotelRequest,
+    group_slug: str | None,
+    failure: Exception,
+    render_numbers: Callable[[list[str]], HttpResponse],
+) -> HttpResponse:
+    """Answer the last-known list in the endpoint's shape; 503 without one."""
+    kept = degraded.answer_from_last_known(
+        received=received, request=exotel_request, group_slug=group_slug
+    )
+    response = (
+        render_numbers(kept.numbers)
+        if kept.numbers
+        else text_response(degraded.UNAVAILABLE, status=503)
+    )
+    log_request_line(
+        request,
+        received,
+        group=kept.group,
+        status=response.status_code,
+        numbers=kept.numbers,
+        error=f"{kept.note}: {failure}",
+        degraded=True,
     )
     return response
 
