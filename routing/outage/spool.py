@@ -48,6 +48,8 @@ from routing.calls import services
 from routing.calls.requestlog import Received, log_request
 from routing.exotel.requests import ExotelRequestError, parse_exotel_request
 from routing.models import Attempt, Call, Outcome, WebhookRequest
+from routing.outage.breaker import CLOSED, breaker
+from routing.outage.deadline import database_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -414,9 +416,6 @@ class _Replayer:
         self.thread.start()
 
     def _run(self) -> None:
-        from routing.outage.breaker import CLOSED, breaker
-        from routing.outage.deadline import database_deadline
-
         interval = settings.DIALWHOM_SPOOL_REPLAY_SECONDS
         self.wanted.set()  # a fresh worker looks for files of dead ones
         while True:
@@ -446,8 +445,6 @@ _the_replayer: _Replayer | None = None
 def start_replayer() -> None:
     """Start this process's replayer (gunicorn's post_worker_init calls this)."""
     global _the_replayer
-    from routing.outage.breaker import CLOSED, breaker
-
     if _the_replayer is not None and _the_replayer.pid == os.getpid():
         return
     replayer = _the_replayer = _Replayer()
