@@ -94,6 +94,18 @@ def apply_event(
     return EventEffect(note=f"event {event.event_type or event.kind}: nothing to do")
 
 
+def _answered_call_ended(call: CallState, answerer: Leg) -> EventEffect:
+    """The call `answerer` answered is over: the other pending offers are canceled."""
+    return EventEffect(
+        note=f"call answered by {answerer.number} ended",
+        closed=tuple(
+            (other.attempt_id, CANCELED) for other in _pending(call, but=answerer)
+        ),
+        ends=CallEnd.ANSWERED,
+        completed=answerer.attempt_id,
+    )
+
+
 def _pending(call: CallState, *, but: Leg | None = None) -> list[Leg]:
     return [leg for leg in call.legs if leg.outcome == PENDING and leg is not but]
 
@@ -136,24 +148,10 @@ def _terminal(
         if leg is not None and leg is not answered:
             closing = ((leg.attempt_id, CANCELED),) if leg.outcome == PENDING else ()
             return EventEffect(note=f"{leg.number} ended", closed=closing)
-        return EventEffect(
-            note=f"call answered by {answered.number} ended",
-            closed=tuple(
-                (other.attempt_id, CANCELED) for other in _pending(call, but=answered)
-            ),
-            ends=CallEnd.ANSWERED,
-            completed=answered.attempt_id,
-        )
+        return _answered_call_ended(call, answered)
     if leg is not None and leg.outcome == PENDING and event.status == COMPLETED:
         # Answered, and over, without an answered event: no answer time to keep.
-        return EventEffect(
-            note=f"call answered by {leg.number} ended",
-            closed=tuple(
-                (other.attempt_id, CANCELED) for other in _pending(call, but=leg)
-            ),
-            ends=CallEnd.ANSWERED,
-            completed=leg.attempt_id,
-        )
+        return _answered_call_ended(call, leg)
     if leg is None and event.status == COMPLETED and not event.caller_hung_up:
         # Someone answered, but without a number nobody can tell who: the
         # pending offers keep their agents until their hold runs out.
