@@ -25,8 +25,8 @@ from django.db.models import Q
 
 from agents.models import Agent, AgentGroup
 from agents.rules.queries import agent_zones
+from agents.sql import execute
 from routing.calls import claims
-from routing.calls.batch import execute
 from routing.calls.selection import MemberQuery
 from routing.decision import engine
 from routing.exotel.status_callback import StatusCallback

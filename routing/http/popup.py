@@ -16,8 +16,13 @@ from routing.calls.connect_events import record_connect_event
 from routing.calls.requestlog import Received
 from routing.exotel.events import ConnectEventError
 from routing.exotel.popup import parse_popup_event
-from routing.http.answering import check_webhook_token, log_request_line, text_response
-from routing.http.dial_whom import DATABASE_UNAVAILABLE, log_rejection
+from routing.http.answering import (
+    DATABASE_UNAVAILABLE,
+    check_webhook_token,
+    log_rejection,
+    log_request_line,
+    text_response,
+)
 from routing.models import WebhookRequest
 from routing.outage.deadline import database_deadline
 
@@ -50,12 +55,5 @@ def popup(request: HttpRequest, token: str) -> HttpResponse:
             call = record.call
             group = call.group.slug if call and call.group else ""
             note = record.effect.note
-    log_request_line(
-        request,
-        endpoint=received.endpoint,
-        group=group,
-        response=response,
-        started=received.started,
-        error=note,
-    )
+    log_request_line(request, received, group=group, status=200, error=note)
     return response
