@@ -58,6 +58,8 @@ def calls_to_reconcile(*, now: dt.datetime, older_than: dt.timedelta):
             first_seen_at__lte=now - older_than,
             first_seen_at__gt=now - MAX_AGE,
             api_not_found=False,
+            # A call-back's end is its status callback's, or its hold's.
+            is_callback=False,
         )
         .order_by("first_seen_at", "pk")
     )

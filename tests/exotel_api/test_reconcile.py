@@ -170,6 +170,8 @@ def test_only_unreported_calls_between_older_than_and_a_day(fake_exotel, group):
     make_call(group, "too-old", minutes_ago=24 * 60 + 1)
     ended = make_call(group, "ended")
     Call.objects.filter(pk=ended.pk).update(result=CallResult.NOT_ANSWERED)
+    callback = make_call(group, "cb-callback")
+    Call.objects.filter(pk=callback.pk).update(is_callback=True)
     make_call(group, "wanted", minutes_ago=4)
     run(older_than=2)
     assert [seen.path.rsplit("/", 1)[1] for seen in fake_exotel.requests()] == [
