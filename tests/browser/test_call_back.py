@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from routing.models import Call, CallResult
 from tests.browser.test_supervisor_pages import log_in, roster  # noqa: F401
-from tests.exotel_api.fake import KEY, SID, TOKEN, FakeExotel
+from tests.exotel_api.fake import serve_fake_exotel
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -14,14 +14,8 @@ CALLER = "+919812345678"
 
 @pytest.fixture
 def fake_exotel(settings):
-    fake = FakeExotel().start()
-    settings.EXOTEL_ACCOUNT_SID = SID
-    settings.EXOTEL_API_KEY = KEY
-    settings.EXOTEL_API_TOKEN = TOKEN
-    settings.EXOTEL_API_BASE_URL = fake.base_url
     settings.EXOTEL_CALLER_ID = "+918047000000"
-    yield fake
-    fake.stop()
+    yield from serve_fake_exotel(settings)
 
 
 def test_the_call_back_button_calls_the_agent_then_the_caller(

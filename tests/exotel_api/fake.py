@@ -210,6 +210,19 @@ class FakeExotel:
         return 200, {}, {"Call": call}
 
 
+def serve_fake_exotel(settings):
+    """Start a fake Exotel, point `settings` (pytest-django's) at it; yield it."""
+    fake = FakeExotel().start()
+    settings.EXOTEL_ACCOUNT_SID = SID
+    settings.EXOTEL_API_KEY = KEY
+    settings.EXOTEL_API_TOKEN = TOKEN
+    settings.EXOTEL_API_BASE_URL = fake.base_url
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
 def _rest_exception(status: int, message: str) -> dict:
     return {"RestException": {"Status": status, "Message": message, "Code": None}}
 
