@@ -217,7 +217,7 @@ def record_status_callback(*, callback: StatusCallback, now: dt.datetime) -> str
         if callback.custom_field.startswith(SID_PREFIX):
             match |= Q(sid=callback.custom_field)
         call = (
-            Call.objects.select_for_update()
+            Call.objects.select_for_update(of=("self",))
             .select_related("group")
             .filter(match, is_callback=True)
             .first()
