@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "agents",
     "routing",
     "pages",
+    # The deployment checks of `manage.py check --deploy` (dialwhom_project/checks.py).
+    "dialwhom_project.apps.DialwhomProjectConfig",
 ]
 
 MIDDLEWARE = [
