@@ -9,14 +9,13 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import dj_database_url
 import psycopg
 import pytest
 
 from tests.deploy.kit import DEPLOY, REPO, require, scratch_directory, stop, wait_until
+from tests.deploy.postgres import scratch_database, suite_server
 from tests.servers import free_port, load_roster, start_gunicorn
 from tests.test_settings import load_settings
 
@@ -39,13 +38,6 @@ AGENTS_CSV = (
     "Arjun,+919900000012,burst,available,yes,,\n"
     "Sanjay,+919900000013,burst,available,yes,,\n"
 )
-
-
-def server_of_the_suite() -> dict:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        pytest.skip("PostgreSQL only: run under ./dev/with-postgres")
-    return dj_database_url.parse(url)
 
 
 def render(ini: str, *, root, database: dict, name: str, port: int) -> str:
@@ -72,19 +64,13 @@ def render(ini: str, *, root, database: dict, name: str, port: int) -> str:
 
 @pytest.fixture(scope="module")
 def pooled():
-    database = server_of_the_suite()
+    database = suite_server()
     pgbouncer = require("pgbouncer", "pgbouncer")
-    name = f"kit_pgbouncer_{uuid.uuid4().hex[:8]}"
-    admin = dict(
-        host=database["HOST"],
-        port=database["PORT"],
-        user=database["USER"],
-        password=database["PASSWORD"] or None,
-        dbname=database["NAME"],
-        autocommit=True,
-    )
-    with psycopg.connect(**admin) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+    with scratch_database("kit_pgbouncer") as (name, _):
+        yield from _pooled(database, pgbouncer, name)
+
+
+def _pooled(database, pgbouncer, name):
     root = scratch_directory("dialwhom-pgbouncer-")
     port = free_port()
     (root / "userlist.txt").write_text(f'"{database["USER"]}" ""\n')
@@ -125,8 +111,6 @@ def pooled():
         if gunicorn:
             stop(gunicorn)
         stop(bouncer)
-        with psycopg.connect(**admin) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(root, ignore_errors=True)
 
 
