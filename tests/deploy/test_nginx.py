@@ -229,6 +229,10 @@ def test_gunicorn_gets_the_forwarded_headers(proxy):
     direct = http.client.HTTPConnection("127.0.0.1", proxy["upstream"], timeout=10)
     direct.request("GET", "/healthz", headers={"Host": HOST})
     assert direct.getresponse().status == 301
+    direct.request(
+        "GET", "/healthz", headers={"Host": HOST, "X-Forwarded-Proto": "https"}
+    )
+    assert direct.getresponse().status == 200
     direct.close()
 
     status, _ = get(proxy, "/healthz")
