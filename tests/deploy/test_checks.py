@@ -1,6 +1,7 @@
 """`manage.py check --deploy`: the webhook token and the spool directory."""
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -94,3 +95,11 @@ def test_deploy_check_names_each_problem_with_its_id_and_hint(tmp_path):
     assert "(dialwhom.W004)" in output
     assert "HINT: Set DIALWHOM_SPOOL_DIR" in output
     assert "short" not in output.replace("shorter", "")
+
+
+def test_the_kits_environment_file_is_caught_until_edited(settings):
+    environment = (REPO_ROOT / "deploy" / "dialwhom.env").read_text()
+    (token,) = re.findall(r"^DIALWHOM_WEBHOOK_TOKEN=(.*)$", environment, re.M)
+    settings.DIALWHOM_WEBHOOK_TOKENS = [token]
+
+    assert ids(check_webhook_token()) == ["dialwhom.W003"]
