@@ -35,11 +35,7 @@ from agents.models import (
 from agents.personal_links import issue_personal_token
 from agents.phones import normalize_phone
 from agents.rules.language import TABLES
-from agents.services import (
-    break_end,
-    end_due_breaks,
-    set_agent_status,
-)
+from agents.status import break_end, end_due_breaks, set_agent_status
 from agents.templatetags.agent_status import describe_status
 
 

@@ -2,7 +2,7 @@
 
 Only what one file can tell is checked here; whatever needs the database (unknown
 group slugs, overflow cycles through stored groups, routes taken) is checked by
-`agents.services`, which reports it with the same line numbers.
+`agents.roster_files`, which reports it with the same line numbers.
 """
 
 import csv

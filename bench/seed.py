@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from agents.models import Agent, AgentGroup, Membership
-from agents.services import refresh_planner_statistics
+from agents.planner_statistics import refresh_planner_statistics
 from bench.roster import FOLLOW_UP_GROUP, GROUP_SIZES, phone
 from routing.models import Attempt, Call
 

@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from agents.duty import duty_outlook
 from agents.models import Agent, AgentStatus, StatusVia
 from agents.personal_links import TOKEN_FORMAT, agent_for_personal_token
-from agents.services import break_end, end_due_breaks, set_agent_status
+from agents.status import break_end, end_due_breaks, set_agent_status
 from agents.templatetags.agent_status import describe_status
 from pages.personal.forms import PersonalStatusForm
 from routing.models import Attempt

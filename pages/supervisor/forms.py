@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from agents.models import AgentStatus
 from agents.phones import normalize_phone
-from pages.reports import MAX_DAYS
+from pages.reports.figures import MAX_DAYS
 
 
 class PreviewForm(forms.Form):

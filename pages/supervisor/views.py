@@ -18,17 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.admin import issue_link_page
 from agents.coverage import Gap, coverage_gaps
 from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
-from agents.services import break_end, end_due_breaks, set_agent_status
+from agents.status import break_end, end_due_breaks, set_agent_status
 from agents.templatetags.agent_status import describe_status
 from pages.preview import preview_route
-from pages.reports import (
-    answer_speed,
-    daily_chart,
-    group_report,
-    hourly_chart,
-    missed_callers,
-    report_rows,
-)
+from pages.reports.callbacks import missed_callers
+from pages.reports.charts import daily_chart, hourly_chart
+from pages.reports.figures import answer_speed, group_report
+from pages.reports.table import report_rows
 from pages.supervisor.agent_time import agent_times
 from pages.supervisor.board import board_members
 from pages.supervisor.forms import (

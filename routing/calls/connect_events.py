@@ -20,7 +20,8 @@ from routing.calls import call_state, claims
 from routing.calls.batch import Batch, Conflict, execute
 from routing.calls.requestlog import Received, log_request
 from routing.decision import engine, events
-from routing.decision.events import CallEnd, CallState, ConnectEvent, EventEffect, Leg
+from routing.decision.events import CallEnd, CallState, EventEffect, Leg
+from routing.exotel.events import ConnectEvent
 from routing.models import Attempt, Call, CallResult, Outcome
 
 CONFLICT_RETRIES = 5

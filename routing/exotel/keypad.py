@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from agents.models import AgentStatus
-from agents.services import BREAK_MINUTES_MAX
+from agents.status import BREAK_MINUTES_MAX
 
 BREAK_WITH_MINUTES = re.compile(r"2([0-9]{1,3})")
 

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from routing import metrics
 from routing.calls.connect_events import record_connect_event
 from routing.calls.requestlog import Received
-from routing.decision.events import ConnectEventError, parse_connect_event
 from routing.exotel.connect import ConnectSettings, render_connect_answer
+from routing.exotel.events import ConnectEventError, parse_connect_event
 from routing.http.answering import check_webhook_token, log_request_line, text_response
 from routing.http.dial_whom import DATABASE_UNAVAILABLE, answer_call, log_rejection
 from routing.models import WebhookRequest

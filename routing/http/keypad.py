@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from agents.models import Agent, StatusVia
-from agents.services import break_end, set_agent_status
+from agents.status import break_end, set_agent_status
 from agents.templatetags.agent_status import describe_status
 from routing.exotel.keypad import KeypadError, parse_keypad_digits
 from routing.exotel.requests import ExotelRequestError, parse_exotel_request

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agents.models import Agent, AgentStatus, Membership, StatusChange, StatusVia
 from agents.personal_links import agent_for_personal_token
-from agents.services import set_agent_status
+from agents.status import set_agent_status
 from tests.agents import test_admin
 from tests.agents.test_admin import agent_form, change_url
 

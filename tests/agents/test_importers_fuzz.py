@@ -17,7 +17,7 @@ from agents.importers import (
     parse_agents_csv,
     parse_groups_csv,
 )
-from agents.services import import_agents, import_groups
+from agents.roster_files import import_agents, import_groups
 
 pytestmark = pytest.mark.django_db
 

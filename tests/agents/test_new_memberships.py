@@ -11,7 +11,7 @@ from django.apps import apps
 
 from agents.importers import parse_agents_csv
 from agents.models import NEVER, Agent, Membership
-from agents.services import import_agents
+from agents.roster_files import import_agents
 from routing.models import Attempt, Call, Outcome
 from tests.conftest import at
 

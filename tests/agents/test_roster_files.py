@@ -20,8 +20,8 @@ from agents.models import (
     Membership,
     TimeOff,
 )
+from agents.roster_files import import_agents
 from agents.rules.queries import group_is_open
-from agents.services import import_agents
 
 pytestmark = pytest.mark.django_db
 

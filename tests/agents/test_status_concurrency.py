@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent, StatusChange
-from agents.services import end_due_breaks
+from agents.status import end_due_breaks
 from tests.conftest import TOKEN
 from tests.routing.calls.test_concurrency import run_together
 

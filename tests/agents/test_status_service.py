@@ -9,13 +9,8 @@ from django.core.management import call_command
 
 from agents.importers import parse_agents_csv
 from agents.models import Agent, AgentStatus, StatusChange, StatusVia
-from agents.services import (
-    break_end,
-    end_due_breaks,
-    export_agents,
-    import_agents,
-    set_agent_status,
-)
+from agents.roster_files import export_agents, import_agents
+from agents.status import break_end, end_due_breaks, set_agent_status
 
 pytestmark = pytest.mark.django_db
 

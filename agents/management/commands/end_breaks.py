@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from agents.services import end_due_breaks
+from agents.status import end_due_breaks
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agents.services import export_agents
+from agents.roster_files import export_agents
 
 STDOUT = Path("-")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from agents.management.commands.export_agents import write_export
-from agents.services import export_groups
+from agents.roster_files import export_groups
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from agents.importers import RosterFileError, parse_agents_csv
-from agents.services import ImportSummary, import_agents
+from agents.roster_files import ImportSummary, import_agents
 
 
 def read_roster(path: Path) -> str:

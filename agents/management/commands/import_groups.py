@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agents.importers import RosterFileError, parse_groups_csv
 from agents.management.commands.import_agents import read_roster, report
-from agents.services import import_groups
+from agents.roster_files import import_groups
 
 
 class Command(BaseCommand):

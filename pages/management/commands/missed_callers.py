@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from agents.models import AgentGroup
-from pages.reports import MAX_DAYS, missed_callers
+from pages.reports.callbacks import missed_callers
+from pages.reports.figures import MAX_DAYS
 
 DAY = "%a %d %b %Y"  # as the pages write a day: Tue 01 Dec 2026
 

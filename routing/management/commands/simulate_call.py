@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from routing.calls.connect_events import record_connect_event
 from routing.calls.services import UnknownGroup, record_call_end, route_call
-from routing.decision.events import parse_connect_event
 from routing.exotel.connect import (
     DISPLAYED_EVENTS_URL,
     ConnectSettings,
     render_connect_answer,
 )
+from routing.exotel.events import parse_connect_event
 from routing.exotel.requests import ExotelRequestError, parse_exotel_request
 
 MAX_REQUESTS = 100

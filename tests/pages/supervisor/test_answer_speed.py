@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from pages.reports import answer_speed
+from pages.reports.figures import answer_speed
 from routing.models import Call, CallResult
 from tests.conftest import at
 

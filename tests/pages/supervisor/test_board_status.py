@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from agents.models import Agent, AgentStatus, StatusChange, StatusVia
 from agents.personal_links import agent_for_personal_token
-from agents.services import set_agent_status
+from agents.status import set_agent_status
 
 pytestmark = pytest.mark.django_db
 

@@ -10,13 +10,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from pages.reports import (
-    Figures,
-    HourFigures,
-    group_report,
-    hourly_chart,
-    missed_callers,
-)
+from pages.reports.callbacks import missed_callers
+from pages.reports.charts import hourly_chart
+from pages.reports.figures import Figures, HourFigures, group_report
 from routing.models import Attempt, Call, CallBack, CallResult, DerivedResult, Outcome
 from tests.conftest import at
 

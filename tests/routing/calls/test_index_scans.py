@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from agents.models import Agent, AgentGroup, Membership, Strategy
-from agents.services import refresh_planner_statistics
+from agents.planner_statistics import refresh_planner_statistics
 from routing.calls.selection import MemberQuery
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

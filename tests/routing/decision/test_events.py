@@ -4,16 +4,8 @@ import datetime as dt
 
 import pytest
 
-from routing.decision.events import (
-    CallEnd,
-    CallState,
-    ConnectEventError,
-    EventKind,
-    Leg,
-    advance,
-    apply_event,
-    parse_connect_event,
-)
+from routing.decision.events import CallEnd, CallState, Leg, advance, apply_event
+from routing.exotel.events import ConnectEventError, EventKind, parse_connect_event
 
 SID = "23c162077629863c1a2d7f29263a162m"
 T0 = dt.datetime(2026, 11, 2, 6, 30, tzinfo=dt.UTC)

@@ -1,5 +1,4 @@
-"""A group's figures per day or date range on its own clock, the callers to call
-back, and charts drawn as SVG geometry."""
+"""A group's figures per day or date range, on the group's own clock."""
 
 import datetime as dt
 import zoneinfo
@@ -13,7 +12,6 @@ from agents.models import AgentGroup
 from routing.models import (
     Attempt,
     Call,
-    CallBack,
     CallResult,
     DerivedResult,
     Outcome,
@@ -140,7 +138,7 @@ class Report:
         return ranked[:BUSIEST_HOURS]
 
 
-def _bounds(group: AgentGroup, start: dt.date, end: dt.date):
+def day_bounds(group: AgentGroup, start: dt.date, end: dt.date):
     zone = zoneinfo.ZoneInfo(group.timezone)
     since = dt.datetime.combine(start, dt.time(), tzinfo=zone)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
@@ -157,7 +155,7 @@ def group_report(
     """
     if end < start or (end - start).days >= MAX_DAYS:
         raise ValueError(f"a report covers 1 to {MAX_DAYS} days")
-    zone, since, until = _bounds(group, start, end)
+    zone, since, until = day_bounds(group, start, end)
     calls = Call.objects.filter(
         group=group, first_seen_at__gte=since, first_seen_at__lt=until
     )
@@ -336,219 +334,6 @@ def _repeat_callers_total(by_caller, since, until) -> tuple[int, int]:
         callers += inside
         repeat += again
     return callers, repeat
-
-
-@dataclass(frozen=True)
-class MissedCaller:
-    caller: str
-    tries: int  # missed calls in the period since their last answered call
-    last_try_at: dt.datetime
-    last_result: DerivedResult
-    last_answered_by: str  # the sticky agent: who last answered them, if anyone
-    called_back: CallBack | None  # the mark, if set after the last try
-
-
-def missed_callers(
-    *,
-    group: AgentGroup,
-    start: dt.date,
-    end: dt.date,
-    now: dt.datetime,
-    include_called_back: bool = True,
-) -> list[MissedCaller]:
-    """Return the callers of `group` whose calls from `start` to `end` (its days,
-    inclusive) were not answered and who have had no answered call since, newest
-    first. A call in progress is not missed yet; a caller with no number cannot be
-    called back and is left out."""
-    _, since, until = _bounds(group, start, end)
-    missed = (
-        Call.objects.filter(
-            group=group, first_seen_at__gte=since, first_seen_at__lt=until
-        )
-        .exclude(caller="")
-        .with_derived_result(now)
-        .filter(derived_result__in=MISSED)
-        .order_by("first_seen_at")
-        .values_list("caller", "first_seen_at", "derived_result")
-    )
-    tries: dict[str, list[tuple[dt.datetime, str]]] = defaultdict(list)
-    for caller, moment, result in missed:
-        tries[caller].append((moment, result))
-    if not tries:
-        return []
-    answered = (
-        Call.objects.filter(
-            group=group, caller__in=list(tries), result=CallResult.ANSWERED
-        )
-        .order_by("first_seen_at")
-        .values_list("caller", "first_seen_at", "answered_by__name")
-    )
-    last_answer: dict[str, tuple[dt.datetime, str]] = {}
-    for caller, moment, name in answered:
-        last_answer[caller] = (moment, name or "")
-    marks: dict[str, CallBack] = {}
-    for mark in (
-        CallBack.objects.filter(group=group, caller__in=list(tries))
-        .select_related("marked_by")
-        .order_by("marked_at")
-    ):
-        marks[mark.caller] = mark
-    result = []
-    for caller, calls in tries.items():
-        answered_at, answered_by = last_answer.get(caller, (None, ""))
-        if answered_at is not None:
-            calls = [(moment, r) for moment, r in calls if moment > answered_at]
-        if not calls:
-            continue
-        last_at, last_result = calls[-1]
-        mark = marks.get(caller)
-        if mark is not None and mark.marked_at < last_at:
-            mark = None
-        if mark is not None and not include_called_back:
-            continue
-        result.append(
-            MissedCaller(
-                caller=caller,
-                tries=len(calls),
-                last_try_at=last_at,
-                last_result=DerivedResult(last_result),
-                last_answered_by=answered_by,
-                called_back=mark,
-            )
-        )
-    return sorted(result, key=lambda row: row.last_try_at, reverse=True)
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    x: float
-    y: float
-    width: float
-    height: float
-    calls: int
-    answered: int
-
-
-@dataclass(frozen=True)
-class BarChart:
-    """Geometry of an SVG chart: bars of calls, a line of the answer rate."""
-
-    width: int
-    height: int
-    top: int
-    bottom: int
-    left: int
-    right: int
-    max_calls: int
-    bars: list[Bar]
-    rate_points: str  # "x,y x,y ..." for a <polyline>, slots with calls only
-    rate_dots: list[tuple[float, float, int]]  # x, y, percent
-    labels: list[tuple[float, str]]
-
-
-def bar_chart(
-    slots: list[tuple[str, int, int]],
-    *,
-    label_every: int = 1,
-    width: int = 720,
-    height: int = 240,
-) -> BarChart:
-    """Lay out `slots` (label, calls, answered) as bars of calls and a polyline
-    of the share answered (0-100%), labelling every `label_every`-th slot."""
-    left, right, top, bottom = 40, width - 40, 16, height - 28
-    plot_height = bottom - top
-    slot = (right - left) / max(len(slots), 1)
-    max_calls = max((calls for _, calls, _ in slots), default=0) or 1
-    bars, dots, labels = [], [], []
-    for index, (label, calls, answered) in enumerate(slots):
-        x = left + index * slot
-        bar_height = plot_height * calls / max_calls
-        bars.append(
-            Bar(
-                label=label,
-                x=round(x + slot * 0.15, 1),
-                y=round(bottom - bar_height, 1),
-                width=round(slot * 0.7, 1),
-                height=round(bar_height, 1),
-                calls=calls,
-                answered=answered,
-            )
-        )
-        if calls:
-            rate = answered / calls
-            dots.append(
-                (
-                    round(x + slot / 2, 1),
-                    round(bottom - plot_height * rate, 1),
-                    round(rate * 100),
-                )
-            )
-        if index % label_every == 0:
-            labels.append((round(x + slot / 2, 1), label))
-    return BarChart(
-        width=width,
-        height=height,
-        top=top,
-        bottom=bottom,
-        left=left,
-        right=right,
-        max_calls=max_calls,
-        bars=bars,
-        rate_points=" ".join(f"{x},{y}" for x, y, _ in dots),
-        rate_dots=dots,
-        labels=labels,
-    )
-
-
-def hourly_chart(hours: list[HourFigures], **size) -> BarChart:
-    """Lay out 24 hours of the day as bars, labelled every 3 hours."""
-    slots = [(f"{h.hour:02d}:00", h.calls, h.answered) for h in hours]
-    return bar_chart(slots, label_every=3, **size)
-
-
-def daily_chart(days: list[DayFigures], **size) -> BarChart:
-    """Lay out the report's days as bars, labelled about 8 times at most."""
-    slots = [(f"{d.date:%d %b}", d.figures.calls, d.figures.answered) for d in days]
-    return bar_chart(slots, label_every=max(1, -(-len(days) // 8)), **size)
-
-
-CSV_COLUMNS = [
-    ("date", None),
-    ("calls", "calls"),
-    ("answered", "answered"),
-    ("not answered", "not_answered"),
-    ("abandoned", "abandoned"),
-    ("in progress", "in_progress"),
-    ("no outcome reported", "no_outcome"),
-    ("answer rate %", "answer_rate"),
-    ("answered on the first attempt", "answered_first_attempt"),
-    ("attempts per answered call", "attempts_per_answered_call"),
-    ("callers", "callers"),
-    ("callers who called again within 24 h", "repeat_callers"),
-    ("repeat-caller rate %", "repeat_caller_rate"),
-]
-
-
-def _cell(figures: Figures, name: str) -> str:
-    value = getattr(figures, name)
-    if value is None:
-        return ""
-    if name.endswith("_rate"):
-        return f"{value * 100:.1f}"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
-def report_rows(report: Report) -> list[list[str]]:
-    """Return the report's table, a header, a row per day and a total, as text."""
-    rows = [[header for header, _ in CSV_COLUMNS]]
-    named = [(d.date.isoformat(), d.figures) for d in report.days]
-    named.append(("total", report.total))
-    for label, figures in named:
-        rows.append([label] + [_cell(figures, name) for _, name in CSV_COLUMNS[1:]])
-    return rows
 
 
 @dataclass(frozen=True)
