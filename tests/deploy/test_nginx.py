@@ -114,6 +114,7 @@ def proxy():
         + f"  include {root}/dialwhom.conf;\n}}\n"
     )
     command = [nginx, "-p", str(root), "-c", str(root / "nginx.conf")]
+    command += ["-e", str(root / "logs" / "startup-error.log")]
     checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
     server = subprocess.Popen(
