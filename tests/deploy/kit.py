@@ -47,6 +47,7 @@ def wait_until(answers, process: subprocess.Popen, log: Path) -> None:
 
 
 def answers_200(url: str) -> bool:
+    """Return whether GET `url` answers 200 (false while nothing listens)."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.kit import REPO, scratch_directory, stop, wait_until
+from tests.deploy.kit import REPO, answers_200, scratch_directory, stop, wait_until
 from tests.deploy.postgres import scratch_database
 from tests.servers import free_port
 
@@ -92,14 +92,6 @@ def ask(port: int, path: str, **params) -> str:
         pytest.fail(f"{error.code} from {path}: {error.read().decode()}")
 
 
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
-            return answer.status == 200
-    except urllib.error.URLError:
-        return False
-
-
 @pytest.fixture
 def database():
     """The suite's database engine: a database of the test's own."""
@@ -149,7 +141,11 @@ def test_migrate_first_then_old_and_new_serve_side_by_side(database):
             start(REPO, env, root / "new.log"),
         ]
         for (process, port), name in zip(servers, ["old", "new"], strict=True):
-            wait_until(lambda port=port: _healthy(port), process, root / f"{name}.log")
+            wait_until(
+                lambda port=port: answers_200(f"http://127.0.0.1:{port}/healthz"),
+                process,
+                root / f"{name}.log",
+            )
         (_, old_port), (_, new_port) = servers
 
         # A call begun on the old version, continued on the new one, and back.
