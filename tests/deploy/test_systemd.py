@@ -2,15 +2,19 @@
 a timer for every periodic command, and each timer's command run for real."""
 
 import io
+import os
 import re
 import shlex
+import socket
 import subprocess
 from pathlib import Path
+from subprocess import STDOUT
 
 import pytest
 from django.core.management import call_command
 
-from tests.deploy.kit import DEPLOY, REPO, require
+from tests.deploy.kit import DEPLOY, REPO, answers_200, require, stop, wait_until
+from tests.servers import free_port
 
 UNITS = DEPLOY / "systemd"
 SERVICE = UNITS / "dialwhom.service"
@@ -110,3 +114,41 @@ def test_each_timers_command_runs(tmp_path):
             # check_coverage exits 1 when it finds a gap: the unit shows as failed.
             assert (arguments[0], exit.code) == ("check_coverage", 1), out.getvalue()
     assert (tmp_path / "fallback" / "support.txt").read_text().startswith("+91")
+
+
+def test_the_services_command_starts_and_tells_systemd_it_is_ready(tmp_path):
+    """ExecStart with the unit's Environment=, as Type=notify runs it (paths moved)."""
+    port = free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+        "DIALWHOM_SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        "NOTIFY_SOCKET": str(tmp_path / "notify"),
+    }
+    environment.pop("DATABASE_URL", None)
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    for assignment in setting(SERVICE, "Environment"):
+        name, value = assignment.split("=", 1)
+        environment[name] = value.replace("/var/lib/dialwhom", str(tmp_path))
+    assert environment["DIALWHOM_BIND"] == "127.0.0.1:8000"
+    environment["DIALWHOM_BIND"] = f"127.0.0.1:{port}"
+    (exec_start,) = setting(SERVICE, "ExecStart")
+    command = shlex.split(exec_start.replace("/opt/dialwhom", str(REPO)))
+    (working_directory,) = setting(SERVICE, "WorkingDirectory")
+    assert working_directory == "/opt/dialwhom"
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(tmp_path / "notify"))
+        notify.settimeout(60)
+        log = tmp_path / "gunicorn.log"
+        process = subprocess.Popen(
+            command, cwd=REPO, env=environment, stdout=log.open("wb"), stderr=STDOUT
+        )
+        try:
+            message = notify.recv(4096)
+            wait_until(
+                lambda: answers_200(f"http://127.0.0.1:{port}/healthz"), process, log
+            )
+        finally:
+            stop(process)
+
+    assert message.startswith(b"READY=1")
