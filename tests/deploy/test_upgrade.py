@@ -31,8 +31,10 @@ run("import_agents", "examples/agents.csv", verbosity=0)
 
 
 def git(*args: str) -> str:
+    # CI's clone may belong to another user than the one running the tests.
+    command = ["git", "-c", f"safe.directory={REPO}", *args]
     return subprocess.run(
-        ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+        command, cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.strip()
 
 
@@ -49,7 +51,7 @@ def previous_version() -> str:
 
 def export(commit: str, into: Path) -> None:
     archive = subprocess.run(
-        ["git", "archive", "--format=tar", commit],
+        ["git", "-c", f"safe.directory={REPO}", "archive", "--format=tar", commit],
         cwd=REPO,
         capture_output=True,
         check=True,
