@@ -16,13 +16,22 @@ DEPLOY = REPO / "deploy"
 
 
 def require(program: str, package: str) -> str:
-    """Return the path of `program`; skip without it (fail under CI: dev/test installs it)."""
+    """Return the path of `program`; skip without it (fail under CI, which has it)."""
     found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
     if found:
         return found
     if os.environ.get("CI"):
         pytest.fail(f"CI must run this test: dev/test installs {package}")
     pytest.skip(f"{program} is not installed (Debian: apt-get install {package})")
+
+
+def moved(text: str, replacements: list[tuple[str, str]], source: Path) -> str:
+    """Return `text`, a file of the kit, with each (old, new) replaced: its paths and
+    ports moved to a test's own. Fails when the file no longer has an `old`."""
+    for old, new in replacements:
+        assert old in text, f"{source.relative_to(REPO)} no longer has {old!r}"
+        text = text.replace(old, new)
+    return text
 
 
 def scratch_directory(prefix: str) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.kit import DEPLOY, require, scratch_directory, stop, wait_until
+from tests.deploy.kit import DEPLOY, moved, require, scratch_directory, stop, wait_until
 from tests.servers import free_port, load_roster, start_gunicorn
 
 TOKEN = "9c1e5a7b3d2f4e6a8b0c1d2e3f4a5b6c7d8e9f01"
@@ -42,9 +42,7 @@ def render(conf: str, *, root: Path, upstream: int, http_port: int, https_port: 
         ("/etc/ssl/dialwhom/", f"{root}/tls/"),
         ("/var/log/nginx/", f"{root}/logs/"),
     ]
-    for old, new in replacements:
-        assert old in conf, f"{CONF} no longer has {old!r}"
-        conf = conf.replace(old, new)
+    conf = moved(conf, replacements, CONF)
     # IPv6 may be off in the test's network namespace.
     return re.sub(r"^\s*listen \[::\].*$", "", conf, flags=re.MULTILINE)
 

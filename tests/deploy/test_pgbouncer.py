@@ -14,7 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from tests.deploy.kit import DEPLOY, REPO, require, scratch_directory, stop, wait_until
+from tests.deploy.kit import (
+    DEPLOY,
+    REPO,
+    moved,
+    require,
+    scratch_directory,
+    stop,
+    wait_until,
+)
 from tests.deploy.postgres import scratch_database, suite_server
 from tests.servers import free_port, load_roster, start_gunicorn
 from tests.test_settings import load_settings
@@ -56,10 +64,7 @@ def render(ini: str, *, root, database: dict, name: str, port: int) -> str:
         ("/var/log/postgresql/pgbouncer.log", f"{root}/pgbouncer.log"),
         ("/var/run/postgresql/pgbouncer.pid", f"{root}/pgbouncer.pid"),
     ]
-    for old, new in replacements:
-        assert old in ini, f"{INI} no longer has {old!r}"
-        ini = ini.replace(old, new)
-    return ini
+    return moved(ini, replacements, INI)
 
 
 @pytest.fixture(scope="module")
