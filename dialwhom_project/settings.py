@@ -1,7 +1,7 @@
 """Settings for dialwhom: one file, decided by the environment.
 
 Development defaults are safe and need nothing set; production differs only by
-environment variables (see README.md, "Configuration").
+environment variables (docs/configuration.md lists them all).
 """
 
 import datetime as dt
