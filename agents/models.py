@@ -1,8 +1,8 @@
 """The roster: agent groups, agents, memberships, weekly hours, time off, holidays."""
 
 import contextlib
-import re
 import datetime as dt
+import re
 import zoneinfo
 
 from django.conf import settings

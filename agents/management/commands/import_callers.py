@@ -1,0 +1,44 @@
+"""Load known callers from a callers file (DESIGN 10.3), streamed."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from agents.caller_files import import_callers
+from agents.importers import RosterFileError
+from agents.management.commands.import_agents import report
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update known callers (number, name, owner, binding, vip, "
+        "blocked, needs, notes) from a CSV file, keyed by number. Read line by "
+        "line and written in batches; all or nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path, help="The callers CSV file.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Check and count the changes, then roll them back.",
+        )
+        parser.add_argument(
+            "--delete-missing",
+            action="store_true",
+            help="Delete callers that are not in the file (a sync from a CRM).",
+        )
+
+    def handle(self, *args, path, dry_run, delete_missing, verbosity, **options):
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as lines:
+                summary = import_callers(
+                    lines=lines, delete_missing=delete_missing, dry_run=dry_run
+                )
+        except OSError as error:
+            raise CommandError(f"cannot read {path}: {error.strerror}") from error
+        except UnicodeDecodeError as error:
+            raise CommandError(f"{path} is not UTF-8 text: {error}") from error
+        except RosterFileError as error:
+            raise CommandError(f"{path}: nothing imported.\n{error}") from error
+        report(self, summary, "callers", verbosity)
