@@ -19,6 +19,7 @@ from agents.models import (
     Agent,
     AgentGroup,
     AgentHours,
+    AgentSkill,
     GroupHours,
     Holiday,
     Membership,
@@ -33,6 +34,7 @@ TABLES = {
     "member": Membership._meta.db_table,
     "group": AgentGroup._meta.db_table,
     "agent_hours": AgentHours._meta.db_table,
+    "agent_skill": AgentSkill._meta.db_table,
     "group_hours": GroupHours._meta.db_table,
     "time_off": TimeOff._meta.db_table,
     "holiday": Holiday._meta.db_table,
@@ -126,6 +128,7 @@ _OPERATORS: dict[str, Callable] = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 

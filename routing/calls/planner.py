@@ -14,7 +14,11 @@ from django.db import connection
 from agents.models import AgentGroup, Strategy
 from agents.rules.queries import agent_zones
 from agents.sql import Sql
-from routing.calls.selection import MemberQuery, candidates_from_json
+from routing.calls.selection import (
+    MemberQuery,
+    candidates_from_json,
+    owner_candidates,
+)
 from routing.decision import engine
 
 # Extra candidates read beyond the open slots, so that losing a claim race to
@@ -57,32 +61,53 @@ class Pools:
         caller: str,
         call_id: int | None,
         zones: list[str] | None = None,
+        needs: engine.CallNeeds = engine.NO_NEEDS,
+        vip_group: AgentGroup | None = None,
     ):
         self.groups = {group.pk: group for group in chain}
+        if vip_group is not None:
+            self.groups.setdefault(vip_group.pk, vip_group)
         self.moment = moment
         self.caller = caller
         self.call_id = call_id
         self.zones = zones
-        self.pools: dict[int, engine.Pool] = {}
+        self.needs = needs
+        self.pools: dict[object, engine.Pool] = {}
 
-    def read(self, group_id: int, *, slots: int, exclude_agent_ids=()) -> None:
-        """Read (or read again, past `exclude_agent_ids`) one group's best candidates."""
+    def read(self, key, *, slots: int, exclude_agent_ids=()) -> None:
+        """Read (or read again, past `exclude_agent_ids`) one pool's best
+        candidates: a group's (`key` its id, or (id, part) when the call has
+        needs), or the caller's owner's."""
         if self.zones is None:
             self.zones = agent_zones()
         limit = slots + CANDIDATE_SLACK
+        if engine.is_owner_pool(key):
+            candidates = owner_candidates(
+                agent_id=key[1],
+                moment=self.moment,
+                zones=self.zones,
+                call_id=self.call_id,
+                exclude_agent_ids=exclude_agent_ids,
+            )
+            self.fill(key, candidates, limit=limit)
+            return
+        group_id, part = key if isinstance(key, tuple) else (key, "")
         candidates = MemberQuery(
             self.groups[group_id],
             moment=self.moment,
             zones=self.zones,
             caller=self.caller,
+            needs=self.needs.skills if part else (),
+            part=part,
+            strict=self.needs.strict,
         ).candidates(
             limit=limit, call_id=self.call_id, exclude_agent_ids=exclude_agent_ids
         )
-        self.fill(group_id, candidates, limit=limit)
+        self.fill(key, candidates, limit=limit)
 
-    def fill(self, group_id: int, candidates, *, limit: int) -> None:
-        """Take `candidates`, read with `limit`, as the group's pool."""
-        self.pools[group_id] = engine.Pool(
+    def fill(self, key, candidates, *, limit: int) -> None:
+        """Take `candidates`, read with `limit`, as the pool of `key`."""
+        self.pools[key] = engine.Pool(
             tuple(candidates), complete=len(candidates) < limit
         )
 
@@ -150,9 +175,13 @@ def plan_with_reads(
     now: dt.datetime,
     call_over: bool = False,
     lost_agent_ids: frozenset[int] = frozenset(),
+    needs: engine.CallNeeds = engine.NO_NEEDS,
+    caller: engine.KnownCaller = engine.UNKNOWN_CALLER,
+    vip_group: AgentGroup | None = None,
 ) -> engine.Plan:
-    """Plan, reading each group's candidates as the planner reaches it."""
+    """Plan, reading each pool's candidates as the planner reaches it."""
     chain_knobs = [knobs(group) for group in chain]
+    vip_knobs = knobs(vip_group) if vip_group is not None else None
     while True:
         plan = engine.plan(
             offers=offers,
@@ -162,14 +191,17 @@ def plan_with_reads(
             now=now,
             call_over=call_over,
             lost_agent_ids=lost_agent_ids,
+            needs=needs,
+            caller=caller,
+            vip_group=vip_knobs,
         )
         if plan.needs is None:
             return plan
-        # Past the agents lost to other calls and those earlier groups gave.
+        # Past the agents lost to other calls and those earlier pools gave.
         excluded = lost_agent_ids | {
             offer.agent_id
             for offer in plan.new
-            if offer.agent_id and offer.group_id != plan.needs
+            if offer.agent_id and offer.pool != plan.needs
         }
         pools.read(
             plan.needs,

@@ -15,11 +15,12 @@ again from what the first wrote.
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError
 
 from agents.models import AgentGroup, Strategy
+from agents.skills import stored_needs
 from routing.calls import call_state, claims
 from routing.calls.batch import Batch, ClaimsLost
 from routing.calls.call_state import UnknownGroup
@@ -100,12 +101,13 @@ def _route_once(
         if reports
         else guess_entry_candidates(group_slug, moment=now, caller=request.caller)
     )
-    call, offers, guessed = call_state.load_call(
+    call, offers, loaded = call_state.load_call(
         request=request,
         group_slug=group_slug,
         now=now,
         also=guess.sql if guess else None,
     )
+    known = loaded.caller
     chain = overflow_chain(call.group) if call.group else []
     settlement = engine.settle(
         offers,
@@ -113,13 +115,32 @@ def _route_once(
         now=now,
         parallel_ringing=bool(chain) and chain[0].parallel_ringing,
     )
-    pools = Pools(chain, moment=now, caller=call.caller, call_id=call.pk)
-    if guess and call.pk is None and guess.fits(call.group):
-        guess.fill(pools, guessed)
+    is_new = call.pk is None
+    if is_new and known.blocked:
+        settlement = replace(settlement, result=engine.RESULT_BLOCKED)
+    needs = call_needs_now(call, now=now)
+    vip_group = None
+    if known.vip and call.group is not None and call.group.vip_group_id:
+        vip_group = call.group.vip_group
+    pools = Pools(
+        chain,
+        moment=now,
+        caller=call.caller,
+        call_id=call.pk,
+        needs=needs,
+        vip_group=vip_group,
+    )
+    if (
+        guess
+        and is_new
+        and not needs.skills
+        and vip_group is None
+        and guess.fits(call.group)
+    ):
+        guess.fill(pools, loaded.also)
     remember_entry_group(group_slug, call.group)
     lost: frozenset[int] = frozenset()
-    call_over = call.result == CallResult.ABANDONED
-    is_new = call.pk is None
+    call_over = call.result in (CallResult.ABANDONED, CallResult.BLOCKED)
     for _ in range(CLAIM_RETRIES):
         plan = plan_with_reads(
             offers=offers,
@@ -129,6 +150,9 @@ def _route_once(
             now=now,
             call_over=call_over,
             lost_agent_ids=lost,
+            needs=needs,
+            caller=known,
+            vip_group=vip_group,
         )
         answer = RouteAnswer(
             numbers=plan.numbers,
@@ -151,6 +175,17 @@ def _route_once(
             call.result = settlement.result
         return answer
     raise CallContention(f"call {request.call_sid}: agents kept being claimed away")
+
+
+def call_needs_now(call: Call, *, now: dt.datetime) -> engine.CallNeeds:
+    """The call's needs at `now`: strict until they relax (DESIGN 10.2)."""
+    skills = stored_needs(call.needs)
+    if not skills:
+        return engine.CallNeeds()
+    relaxes_at = call.relaxes_at
+    return engine.CallNeeds(
+        skills=skills, strict=call.relax_after is None or now < relaxes_at
+    )
 
 
 def _route_batch(
@@ -242,7 +277,7 @@ def _record(
 ) -> Call | None:
     for _ in range(CONFLICT_RETRIES):
         # The call, its group and its offers in one statement.
-        call, offers, _ = call_state.load_call(
+        call, offers, _loaded = call_state.load_call(
             request=request, group_slug=None, now=now
         )
         if call.pk is None:
