@@ -112,46 +112,66 @@ class Pools:
         )
 
 
-# The entry group each pinned URL had on this process's last request. A new
-# call's first read can then carry its candidates too (PostgreSQL: one round trip
-# fewer), on the guess that the group is unchanged; the group as read decides.
-_last_seen: dict[str, AgentGroup] = {}
+# The entry group (and the needs of a new call) each pinned URL had on this
+# process's last request. A new call's first read can then carry its candidates
+# too (PostgreSQL: one round trip fewer), on the guess that the group and the
+# needs are unchanged; the group and the call as read decide.
+_last_seen: dict[str, tuple[AgentGroup, engine.CallNeeds]] = {}
 
 
 @dataclass(frozen=True)
 class Guess:
-    """The entry group's candidates, read on the guess that it is `group`."""
+    """The entry group's candidates, read on the guess that it is `group` and a
+    new call needs `needs`."""
 
     group: AgentGroup
+    needs: engine.CallNeeds
     limit: int
     sql: Sql
 
-    def fits(self, group: AgentGroup | None) -> bool:
-        """Whether `group`, as read, gives the statement that was guessed."""
-        return group is not None and _shape(group) == _shape(self.group)
+    def fits(self, group: AgentGroup | None, needs: engine.CallNeeds) -> bool:
+        """Whether `group`, as read, and the call's `needs` give the statement
+        that was guessed."""
+        return (
+            group is not None
+            and _shape(group) == _shape(self.group)
+            and needs == self.needs
+        )
 
     def fill(self, pools: Pools, value: str) -> None:
         candidates = candidates_from_json(value, limit=self.limit)
-        pools.fill(self.group.pk, candidates, limit=self.limit)
+        pools.fill(self.needs.keys(self.group.pk)[0], candidates, limit=self.limit)
 
 
 def guess_entry_candidates(
     group_slug: str | None, *, moment: dt.datetime, caller: str
 ) -> Guess | None:
     """The first read of a new call's candidates, as a scalar subquery."""
-    group = _last_seen.get(group_slug or "")
-    if group is None or connection.vendor != "postgresql":
+    seen = _last_seen.get(group_slug or "")
+    if seen is None or connection.vendor != "postgresql":
         return None
-    # As `Pools.read` reads a new call's entry group first: its batch, no
-    # exclusions, no offers yet; PostgreSQL needs no list of zones.
+    group, needs = seen
+    # As `Pools.read` reads a new call's first pool: its batch, no exclusions,
+    # no offers yet; PostgreSQL needs no list of zones.
     limit = group.batch_size + CANDIDATE_SLACK
-    query = MemberQuery(group, moment=moment, zones=[], caller=caller)
-    return Guess(group, limit, query.candidates_json_sql(limit=limit))
+    query = MemberQuery(
+        group,
+        moment=moment,
+        zones=[],
+        caller=caller,
+        needs=needs.skills,
+        part=engine.MEETS if needs.skills else "",
+        strict=needs.strict,
+    )
+    return Guess(group, needs, limit, query.candidates_json_sql(limit=limit))
 
 
-def remember_entry_group(group_slug: str | None, group: AgentGroup | None) -> None:
+def remember_entry_group(
+    group_slug: str | None, group: AgentGroup | None, needs: engine.CallNeeds
+) -> None:
+    """Remember the entry group and the needs of a new call to `group_slug`."""
     if group_slug and group is not None:
-        _last_seen[group_slug] = group
+        _last_seen[group_slug] = (group, needs)
 
 
 def _shape(group: AgentGroup) -> tuple:

@@ -130,15 +130,10 @@ def _route_once(
         needs=needs,
         vip_group=vip_group,
     )
-    if (
-        guess
-        and is_new
-        and not needs.skills
-        and vip_group is None
-        and guess.fits(call.group)
-    ):
-        guess.fill(pools, loaded.also)
-    remember_entry_group(group_slug, call.group)
+    if is_new:
+        if guess and vip_group is None and guess.fits(call.group, needs):
+            guess.fill(pools, loaded.also)
+        remember_entry_group(group_slug, call.group, needs)
     lost: frozenset[int] = frozenset()
     call_over = call.result in (CallResult.ABANDONED, CallResult.BLOCKED)
     for _ in range(CLAIM_RETRIES):
