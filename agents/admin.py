@@ -25,6 +25,7 @@ from agents.models import (
     Agent,
     AgentGroup,
     AgentHours,
+    AgentSkill,
     AgentStatus,
     GroupHours,
     Holiday,
@@ -35,6 +36,7 @@ from agents.models import (
 from agents.personal_links import issue_personal_token
 from agents.phones import normalize_phone
 from agents.rules.language import TABLES
+from agents.skills_admin import SkillAdmin  # noqa: F401 (registers section 10's admin)
 from agents.status import break_end, end_due_breaks, set_agent_status
 from agents.templatetags.agent_status import describe_status
 
@@ -165,6 +167,13 @@ class TimeOffInline(SupervisorAccess, admin.TabularInline):
     extra = 0
 
 
+class AgentSkillInline(SupervisorAccess, admin.TabularInline):
+    model = AgentSkill
+    extra = 1
+    verbose_name = "skill"
+    verbose_name_plural = "skills (level 1 = some, 5 = best)"
+
+
 class HolidayInline(SupervisorAccess, admin.TabularInline):
     model = Holiday
     extra = 0
@@ -232,7 +241,15 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
         ),
         (
             "Routes and overflow",
-            {"fields": ["exophones", "digits", "overflow", "fallback_numbers"]},
+            {
+                "fields": [
+                    "exophones",
+                    "digits",
+                    "overflow",
+                    "vip_group",
+                    "fallback_numbers",
+                ]
+            },
         ),
         (
             "Programmable Connect",
@@ -491,7 +508,12 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
     search_fields = ["name", "phone"]
     actions = [make_available, make_on_break, make_offline]
     action_form = StatusActionForm
-    inlines = [AgentMembershipInline, AgentHoursInline, TimeOffInline]
+    inlines = [
+        AgentMembershipInline,
+        AgentHoursInline,
+        TimeOffInline,
+        AgentSkillInline,
+    ]
     form = AgentAdminForm
     fields = [
         "name",

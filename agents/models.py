@@ -266,6 +266,13 @@ class AgentGroup(models.Model):
         errors = {}
         if self.overflow_id is not None and self.overflow_id == self.pk:
             errors["overflow"] = "A group cannot overflow to itself."
+        if self.vip_group_id is not None and self.vip_group_id == self.pk:
+            errors["vip_group"] = "A group cannot be its own VIP group."
+        if Route.objects.filter(slug=self.slug).exists():
+            errors["slug"] = (
+                f"slug {self.slug!r} is already a route's; routes and groups share "
+                "one namespace"
+            )
         try:
             self.fallback_numbers = ";".join(
                 normalize_phone_list(self.fallback_numbers)
