@@ -88,7 +88,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def preview(request: HttpRequest, slug: str) -> HttpResponse:
     """Show what the endpoint would answer a new call now, and why not the others."""
     group = _group(request, slug)
-    form = PreviewForm(request.GET or None)
+    form = PreviewForm(request.GET or None, group=group)
     result = None
     # The moment typed, and the times in the reasons, are on the group's clock.
     with timezone.override(group.timezone):
@@ -98,6 +98,7 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
                 group=group,
                 caller=data.get("caller", ""),
                 moment=data.get("moment") or timezone.now(),
+                route=data.get("route"),
             )
     engaged_sids = (
         [v.engaged_call_sid for g in result.groups for v in g.members] if result else []

@@ -107,7 +107,7 @@ def load_call(
             exophone=request.exophone, digits=request.digits, route_slug=request.route
         )
         group = group or resolved
-    needs, relax = call_needs(route, caller_json)
+    needs, relax = call_needs(route, json.loads(caller_json)[4] if caller_json else "")
     call = Call(
         sid=request.call_sid,
         caller=request.caller,
@@ -123,13 +123,12 @@ def load_call(
     return call, [], loaded
 
 
-def call_needs(route: Route | None, caller_json) -> tuple[str, int | None]:
+def call_needs(route: Route | None, caller_needs: str) -> tuple[str, int | None]:
     """A new call's needs and when they relax (DESIGN 10.3): the route's and the
-    caller's own, at the route's relax_after; a call with no route treats the
-    caller's as a preference."""
-    caller_needs = stored_needs(json.loads(caller_json)[4]) if caller_json else ()
+    caller's own (stored text), at the route's relax_after; a call with no route
+    treats the caller's as a preference."""
     route_needs = stored_needs(route.needs) if route is not None else ()
-    needs = combine_needs(route_needs, caller_needs)
+    needs = combine_needs(route_needs, stored_needs(caller_needs))
     if not needs:
         return "", None
     relax = route.relax_after if route is not None else 0
