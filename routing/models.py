@@ -26,6 +26,7 @@ class DerivedResult(models.TextChoices):
     ANSWERED = CallResult.ANSWERED.value, "Answered"
     NOT_ANSWERED = CallResult.NOT_ANSWERED.value, "Not answered"
     ABANDONED = CallResult.ABANDONED.value, "Abandoned"
+    BLOCKED = CallResult.BLOCKED.value, "Blocked"
     IN_PROGRESS = CallResult.IN_PROGRESS.value, "In progress"
     NO_OUTCOME = "no-outcome", "No outcome reported"
 
