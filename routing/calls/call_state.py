@@ -82,9 +82,15 @@ def load_call(
     row = row[:-1] if also is not None else row
     call_values = row[: len(call_fields)]
     group_values = row[len(call_fields) : len(call_fields) + len(group_fields)]
-    pinned_id, offers_json, route_id, route_needs, relax_after, caller_json = row[
-        -len(TAIL) :
-    ]
+    (
+        pinned_id,
+        offers_json,
+        route_id,
+        route_slug,
+        route_needs,
+        relax_after,
+        caller_json,
+    ) = row[-len(TAIL) :]
     if group_slug and pinned_id is None:
         raise UnknownGroup(group_slug)
     loaded = Loaded(caller=_known_caller(caller_json), also=extra)
@@ -93,16 +99,21 @@ def load_call(
         group = AgentGroup.from_db(
             connection.alias, group_fields, _from_db(AgentGroup, group_values)
         )
-    if call_values[0] is not None:
-        call = Call.from_db(connection.alias, call_fields, _from_db(Call, call_values))
-        call.group = group
-        return call, _offers(offers_json), loaded
     route = None
     if route_id is not None:
+        # The route as far as routing reads it (its group is the call's).
         route = Route(
-            pk=route_id, group=group, needs=route_needs, relax_after=relax_after
+            pk=route_id,
+            slug=route_slug,
+            group=group,
+            needs=route_needs,
+            relax_after=relax_after,
         )
-    elif not group_slug:
+    if call_values[0] is not None:
+        call = Call.from_db(connection.alias, call_fields, _from_db(Call, call_values))
+        call.group, call.route = group, route
+        return call, _offers(offers_json), loaded
+    if route is None and not group_slug:
         route, resolved = resolve_entry(
             exophone=request.exophone, digits=request.digits, route_slug=request.route
         )
@@ -148,7 +159,15 @@ def _known_caller(caller_json) -> engine.KnownCaller:
 
 
 # The columns after the call's and the group's.
-TAIL = ("pinned", "offers", "route_id", "route_needs", "relax_after", "caller")
+TAIL = (
+    "pinned",
+    "offers",
+    "route_id",
+    "route_slug",
+    "route_needs",
+    "relax_after",
+    "caller",
+)
 
 
 @functools.cache
@@ -175,7 +194,7 @@ def _load_call_sql(vendor: str) -> tuple[str, str, list[str], list[str]]:
         + ", ".join(f"g.{name}" for name in group_fields)
         + f", COALESCE({pinned_group},"
         f" (SELECT group_id FROM {route_table} WHERE slug = %s))"
-        + f", ({_offers_json(vendor)}), r.id, r.needs, r.relax_after, {caller}"
+        + f", ({_offers_json(vendor)}), r.id, r.slug, r.needs, r.relax_after, {caller}"
     )
     rest = (
         f" FROM (SELECT 1 AS one) q LEFT JOIN {CALL} c ON c.sid = %s"

@@ -261,6 +261,7 @@ class MemberQuery:
             + self._columns()
             + f" FROM {self._tables()} WHERE "
             + AND.join([self.in_group(), self.context.fragment(all_of(on_duty))])
+            + self._part_filter()
             + f" ORDER BY {INDEX_ORDER}"
         )
         with connection.cursor() as cursor:
@@ -310,6 +311,14 @@ class MemberQuery:
         ]
 
     # Pieces.
+
+    def _part_filter(self) -> Sql | str:
+        """The members who meet the needs, or the others (the last-known list)."""
+        if self.part == MEETS:
+            return " AND " + self.meets_needs()
+        if self.part == REST:
+            return " AND NOT " + self.meets_needs()
+        return ""
 
     @property
     def is_sticky(self) -> bool:
