@@ -22,6 +22,11 @@ BATCH = 2000
 FIELDS = ("name", "owner_id", "binding", "vip", "blocked", "needs", "notes")
 
 
+def number_key(number: str) -> int:
+    """A number in E.164 as an int: what is kept of each row to find it again."""
+    return int(number.removeprefix("+"))
+
+
 def caller_values(row: CallerRow, owners: dict[str, int]) -> dict:
     return {
         "name": row.name,
@@ -41,19 +46,24 @@ def _batches(rows: Iterable, size: int) -> Iterator[list]:
 
 
 def import_callers(
-    *, lines, delete_missing: bool = False, dry_run: bool = False
+    *,
+    lines,
+    delete_missing: bool = False,
+    dry_run: bool = False,
+    details: bool = False,
 ) -> ImportSummary:
     """Create or update the callers of a callers file (`lines`: an open file or a
     text), all or nothing; with `delete_missing`, callers absent from it are deleted.
+    With `details`, the summary says what became of each row.
 
     Raise RosterFileError listing every bad row; nothing is written then.
     """
-    summary = ImportSummary(dry_run=dry_run)
+    summary = ImportSummary(dry_run=dry_run, keep_details=details)
     errors: list[RowError] = []
     owners = {
         agent.phone.as_e164: agent.pk for agent in Agent.objects.only("id", "phone")
     }
-    seen: set[str] = set()
+    seen: set[int] = set()
     skills: set[str] = set()
     with transaction.atomic():
         for batch in _batches(parse_caller_lines(lines, errors), BATCH):
@@ -70,7 +80,7 @@ def import_callers(
                 continue  # keep reading, only to report every bad row
             _write_batch(good, owners, summary)
             if delete_missing:
-                seen.update(row.number for row in good)
+                seen.update(number_key(row.number) for row in good)
         if errors:
             raise RosterFileError(errors)
         ensure_skills(skills)
@@ -109,9 +119,10 @@ def _delete_missing(seen: set[str], summary: ImportSummary) -> int:
     gone = []
     stored = Caller.objects.order_by("pk").values_list("pk", "number")
     for pk, number in stored.iterator(chunk_size=BATCH):
-        if number not in seen:
+        if number_key(number) not in seen:
             gone.append(pk)
-            summary.details.append(f"deleted caller {number}")
+            if summary.keep_details:
+                summary.details.append(f"deleted caller {number}")
     for batch in _batches(gone, BATCH):
         Caller.objects.filter(pk__in=batch).delete()
     return len(gone)

@@ -55,6 +55,9 @@ class ImportSummary:
     details: list[str] = field(default_factory=list)
     # Imported anyway, but worth a look (a need nobody meets).
     warnings: list[str] = field(default_factory=list)
+    # A line a row in `details` (for --verbosity 2); off, memory does not grow
+    # with the file.
+    keep_details: bool = True
 
     def __str__(self):
         text = (
@@ -69,7 +72,8 @@ class ImportSummary:
 
     def count(self, outcome: str, line: int, label: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
-        self.details.append(f"line {line}: {outcome} {label}")
+        if self.keep_details:
+            self.details.append(f"line {line}: {outcome} {label}")
 
 
 def stored_hours(owner) -> list[HoursRow]:

@@ -33,7 +33,10 @@ class Command(BaseCommand):
         try:
             with path.open(encoding="utf-8-sig", newline="") as lines:
                 summary = import_callers(
-                    lines=lines, delete_missing=delete_missing, dry_run=dry_run
+                    lines=lines,
+                    delete_missing=delete_missing,
+                    dry_run=dry_run,
+                    details=verbosity >= 2,
                 )
         except OSError as error:
             raise CommandError(f"cannot read {path}: {error.strerror}") from error
