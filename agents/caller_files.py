@@ -1,16 +1,19 @@
 """The callers file of DESIGN 10.3, streamed: a CRM's export of 100,000 callers.
 
-Rows are read from the open file and written in batches (one read of the stored
-callers and at most one insert and one update per batch), inside one transaction:
-any bad row rolls everything back, after every bad row has been reported. What is
-kept while reading is the number -> line map that finds duplicates.
+Rows are read from the open file and written in batches (the batch's numbers noted,
+one read of the stored callers, at most one insert and one update), inside one
+transaction: any bad row rolls everything back, after every bad row has been
+reported. Nothing grows with the file in memory: the numbers already read (to find
+a number listed twice, and the callers `--delete-missing` keeps) are noted in a
+temporary table of the transaction.
 """
 
 import csv
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 
 from agents.importers import CALLER_COLUMNS, CallerRow, RosterFileError, RowError
 from agents.importers import read_callers as parse_caller_lines
@@ -19,12 +22,8 @@ from agents.roster_files import ImportSummary, ensure_skills
 from agents.skills import format_levels
 
 BATCH = 2000
+SEEN = "import_callers_seen"  # a temporary table: the numbers read, and where
 FIELDS = ("name", "owner_id", "binding", "vip", "blocked", "needs", "notes")
-
-
-def number_key(number: str) -> int:
-    """A number in E.164 as an int: what is kept of each row to find it again."""
-    return int(number.removeprefix("+"))
 
 
 def caller_values(row: CallerRow, owners: dict[str, int]) -> dict:
@@ -63,12 +62,16 @@ def import_callers(
     owners = {
         agent.phone.as_e164: agent.pk for agent in Agent.objects.only("id", "phone")
     }
-    seen: set[int] = set()
     skills: set[str] = set()
-    with transaction.atomic():
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {SEEN}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {SEEN}"
+            " (number varchar(20) PRIMARY KEY, line integer NOT NULL)"
+        )
         for batch in _batches(parse_caller_lines(lines, errors), BATCH):
             good = []
-            for row in batch:
+            for row in _first_mentions(cursor, batch, errors):
                 if row.owner and row.owner not in owners:
                     errors.append(
                         RowError(row.line, f"owner {row.owner} is no agent's phone")
@@ -79,16 +82,45 @@ def import_callers(
             if errors:
                 continue  # keep reading, only to report every bad row
             _write_batch(good, owners, summary)
-            if delete_missing:
-                seen.update(number_key(row.number) for row in good)
         if errors:
             raise RosterFileError(errors)
         ensure_skills(skills)
         if delete_missing:
-            summary.deleted = _delete_missing(seen, summary)
+            summary.deleted = _delete_missing(summary)
+        cursor.execute(f"DROP TABLE {SEEN}")
         if dry_run:
             transaction.set_rollback(True)
     return summary
+
+
+def _first_mentions(cursor, rows: list[CallerRow], errors: list[RowError]):
+    """Note the numbers of `rows`; return the rows whose number is new to the file
+    and add an error, naming both lines, for each number read before."""
+    if not rows:
+        return []
+    values = ", ".join(["(%s, %s)"] * len(rows))
+    cursor.execute(
+        f"INSERT INTO {SEEN} (number, line) VALUES {values}"
+        " ON CONFLICT (number) DO NOTHING RETURNING line",
+        [value for row in rows for value in (row.number, row.line)],
+    )
+    new = {line for (line,) in cursor.fetchall()}
+    repeated = [row for row in rows if row.line not in new]
+    if repeated:
+        numbers = sorted({row.number for row in repeated})
+        marks = ", ".join(["%s"] * len(numbers))
+        cursor.execute(
+            f"SELECT number, line FROM {SEEN} WHERE number IN ({marks})", numbers
+        )
+        first = dict(cursor.fetchall())
+        errors.extend(
+            RowError(
+                row.line,
+                f"duplicate number {row.number} (first on line {first[row.number]})",
+            )
+            for row in repeated
+        )
+    return [row for row in rows if row.line in new]
 
 
 def _write_batch(rows: list[CallerRow], owners, summary: ImportSummary) -> None:
@@ -115,17 +147,17 @@ def _write_batch(rows: list[CallerRow], owners, summary: ImportSummary) -> None:
     Caller.objects.bulk_update(changed, FIELDS)
 
 
-def _delete_missing(seen: set[str], summary: ImportSummary) -> int:
-    gone = []
-    stored = Caller.objects.order_by("pk").values_list("pk", "number")
-    for pk, number in stored.iterator(chunk_size=BATCH):
-        if number_key(number) not in seen:
-            gone.append(pk)
-            if summary.keep_details:
-                summary.details.append(f"deleted caller {number}")
-    for batch in _batches(gone, BATCH):
-        Caller.objects.filter(pk__in=batch).delete()
-    return len(gone)
+def _delete_missing(summary: ImportSummary) -> int:
+    missing = Caller.objects.exclude(
+        number__in=RawSQL(f"SELECT number FROM {SEEN}", ())
+    )
+    if summary.keep_details:
+        summary.details.extend(
+            f"deleted caller {number}"
+            for number in missing.values_list("number", flat=True).iterator()
+        )
+    deleted, _ = missing.delete()
+    return deleted
 
 
 def export_callers(out) -> int:

@@ -559,25 +559,11 @@ def read_callers(lines, errors: list[RowError]):
     """Yield the caller rows of a callers file, read line by line from `lines`
     (an open file or a text), adding the errors of bad rows to `errors`.
 
-    Numbers seen twice are reported with both lines. Only the numbers are kept
-    while reading (a dict of the number, as an int, -> line); rows go on as they
-    are read.
+    Nothing is kept of a row once it is yielded: numbers seen twice are found by
+    the importer (`agents.caller_files`), in the database.
     """
-    first_line: dict[int, int] = {}
     for line, record in read_records(lines, CALLER_COLUMNS, errors):
         try:
-            row = parse_caller(line, record)
+            yield parse_caller(line, record)
         except BadValue as error:
             errors.append(RowError(line, str(error)))
-            continue
-        key = int(row.number.removeprefix("+"))
-        if key in first_line:
-            errors.append(
-                RowError(
-                    line,
-                    f"duplicate number {row.number} (first on line {first_line[key]})",
-                )
-            )
-            continue
-        first_line[key] = line
-        yield row
