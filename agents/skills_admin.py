@@ -11,7 +11,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils.html import format_html_join
 
-from agents.importers import BadValue, RouteRow, parse_digits, parse_exophones
+from agents.importers import (
+    ROUTE_COLUMNS,
+    BadValue,
+    RouteRow,
+    parse_digits,
+    parse_exophones,
+)
 from agents.models import AgentGroup, Caller, Route, Skill
 from agents.phones import normalize_phone
 from agents.roster_files import ensure_skills
@@ -80,7 +86,7 @@ class SkillAdmin(admin.ModelAdmin):
 class RouteForm(forms.ModelForm):
     class Meta:
         model = Route
-        fields = ["slug", "group", "needs", "relax_after", "exophones", "digits"]
+        fields = list(ROUTE_COLUMNS)
 
     def clean_needs(self):
         return clean_needs(self.cleaned_data["needs"])

@@ -1,12 +1,12 @@
 """Load known callers from a callers file (DESIGN 10.3), streamed."""
 
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from agents.caller_files import import_callers
 from agents.importers import RosterFileError
 from agents.management.commands.import_agents import report
+from agents.management.commands.import_routes import add_sync_arguments
 
 
 class Command(BaseCommand):
@@ -17,17 +17,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", type=Path, help="The callers CSV file.")
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Check and count the changes, then roll them back.",
-        )
-        parser.add_argument(
-            "--delete-missing",
-            action="store_true",
-            help="Delete callers that are not in the file (a sync from a CRM).",
-        )
+        add_sync_arguments(parser, "callers", " (a sync from a CRM)")
 
     def handle(self, *args, path, dry_run, delete_missing, verbosity, **options):
         try:

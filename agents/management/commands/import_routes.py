@@ -9,6 +9,21 @@ from agents.management.commands.import_agents import read_roster, report
 from agents.route_files import import_routes
 
 
+def add_sync_arguments(parser, what: str, sync: str = "") -> None:
+    """The arguments of a file that is synced: the path, --dry-run, --delete-missing."""
+    parser.add_argument("path", type=Path, help=f"The {what} CSV file.")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="Check and count the changes, then roll them back.",
+    )
+    parser.add_argument(
+        "--delete-missing",
+        action="store_true",
+        help=f"Delete {what} that are not in the file{sync}.",
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Create or update routes (slug, entry group, needs, relax_after, ExoPhones, "
@@ -16,17 +31,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", type=Path, help="The routes CSV file.")
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Check and count the changes, then roll them back.",
-        )
-        parser.add_argument(
-            "--delete-missing",
-            action="store_true",
-            help="Delete routes that are not in the file.",
-        )
+        add_sync_arguments(parser, "routes")
 
     def handle(self, *args, path, dry_run, delete_missing, verbosity, **options):
         try:
