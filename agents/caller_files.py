@@ -64,6 +64,10 @@ def import_callers(
     }
     skills: set[str] = set()
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The statement timeout is for requests, not for a bulk load (whose
+            # --delete-missing may delete thousands of rows in one statement).
+            cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute(f"DROP TABLE IF EXISTS {SEEN}")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {SEEN}"

@@ -1,6 +1,5 @@
 """Load known callers from a callers file (DESIGN 10.3), streamed."""
 
-
 from django.core.management.base import BaseCommand, CommandError
 
 from agents.caller_files import import_callers
