@@ -92,6 +92,8 @@ class Call(models.Model):
     needs = models.CharField(
         max_length=500,
         blank=True,
+        default="",
+        db_default="",  # rows written in SQL elsewhere need no needs
         help_text="What the call needed: the route's and the caller's own needs.",
     )
     relax_after = models.PositiveIntegerField(
@@ -103,6 +105,8 @@ class Call(models.Model):
     direction = models.CharField(
         max_length=30,
         blank=True,
+        default="",
+        db_default="",
         help_text="Exotel's Direction: incoming, or a call Exotel placed.",
     )
     first_seen_at = models.DateTimeField(default=timezone.now)
