@@ -143,6 +143,7 @@ def has_skill(name: str, level: int) -> Rule:
                 Compare(Col("agent_skill", "skill_id"), "=", Literal(name)),
                 Compare(Col("agent_skill", "level"), ">=", Literal(level)),
             ),
+            per_row=True,
         ),
         f"lacks {name}",
     )
