@@ -168,9 +168,10 @@ def coverage_gaps(
                 "agent__time_off",
                 queryset=TimeOff.objects.filter(starts_at__lt=end, ends_at__gt=start),
             ),
-            "agent__skills",
         )
     )
+    if needs:
+        memberships = memberships.prefetch_related("agent__skills")
     agents = [
         Schedule(
             id=membership.agent_id,
@@ -183,7 +184,9 @@ def coverage_gaps(
             ),
             skills=tuple(
                 (skill.skill_id, skill.level) for skill in membership.agent.skills.all()
-            ),
+            )
+            if needs
+            else (),
         )
         for membership in memberships
     ]
