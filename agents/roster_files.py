@@ -325,17 +325,7 @@ def import_agents(
     summary = ImportSummary(dry_run=dry_run)
     with transaction.atomic():
         end_due_breaks(now=now)
-        slugs = {slug for row in parsed.rows for slug, _ in row.groups}
-        groups = {
-            group.slug: group for group in AgentGroup.objects.filter(slug__in=slugs)
-        }
-        errors = list(parsed.errors)
-        for row in parsed.rows:
-            for slug, _ in row.groups:
-                if slug not in groups:
-                    errors.append(RowError(row.line, f"unknown group {slug!r}"))
-        if errors:
-            raise RosterFileError(errors)
+        groups = _groups_of_rows(parsed)
         phones = [row.phone for row in parsed.rows]
         agents = {
             agent.phone.as_e164: agent
@@ -353,48 +343,7 @@ def import_agents(
         ensure_skills(name for row in parsed.rows for name, _ in row.skills or ())
         stored_skills = agent_skills(agent.pk for agent in agents.values())
         for row in parsed.rows:
-            agent = agents.get(row.phone)
-            outcome = "unchanged"
-            if agent is None:
-                agent = Agent.objects.create(
-                    name=row.name,
-                    phone=row.phone,
-                    status=row.status,
-                    status_reason=status_reason(row.status),
-                    status_changed_at=now,
-                    active=row.active,
-                    timezone=row.timezone,
-                )
-                outcome = "created"
-            else:
-                values = {
-                    "name": row.name,
-                    "active": row.active,
-                    "timezone": row.timezone,
-                }
-                fields = [
-                    name
-                    for name, value in values.items()
-                    if getattr(agent, name) != value
-                ]
-                # The status changes while the agent is active: after a
-                # reactivation, before a deactivation.
-                if not row.active and import_status(agent, row, now=now):
-                    outcome = "updated"
-                for name in fields:
-                    setattr(agent, name, values[name])
-                if fields:
-                    agent.save(update_fields=fields)
-                    outcome = "updated"
-                if row.active and import_status(agent, row, now=now):
-                    outcome = "updated"
-            if outcome == "created" or stored_hours(agent) != list(row.hours):
-                if outcome != "created":
-                    agent.hours.all().delete()
-                    outcome = "updated"
-                AgentHours.objects.bulk_create(
-                    AgentHours(agent=agent, **hours._asdict()) for hours in row.hours
-                )
+            agent, outcome = _import_agent(agents.get(row.phone), row, now=now)
             if sync_memberships(agent, row, groups, positions, stored_memberships):
                 outcome = "updated" if outcome == "unchanged" else outcome
             if row.skills is not None and sync_skills(
@@ -412,6 +361,66 @@ def import_agents(
     if not dry_run:
         refresh_planner_statistics()
     return summary
+
+
+def _groups_of_rows(parsed: Parsed) -> dict[str, AgentGroup]:
+    """Return the groups the rows name, by slug; raise for any row error."""
+    slugs = {slug for row in parsed.rows for slug, _ in row.groups}
+    groups = {group.slug: group for group in AgentGroup.objects.filter(slug__in=slugs)}
+    errors = list(parsed.errors)
+    for row in parsed.rows:
+        for slug, _ in row.groups:
+            if slug not in groups:
+                errors.append(RowError(row.line, f"unknown group {slug!r}"))
+    if errors:
+        raise RosterFileError(errors)
+    return groups
+
+
+def _import_agent(
+    agent: Agent | None, row: AgentRow, *, now: dt.datetime
+) -> tuple[Agent, str]:
+    """Create or update one row's agent and hours; return it and what happened."""
+    outcome = "unchanged"
+    if agent is None:
+        agent = Agent.objects.create(
+            name=row.name,
+            phone=row.phone,
+            status=row.status,
+            status_reason=status_reason(row.status),
+            status_changed_at=now,
+            active=row.active,
+            timezone=row.timezone,
+        )
+        outcome = "created"
+    else:
+        values = {
+            "name": row.name,
+            "active": row.active,
+            "timezone": row.timezone,
+        }
+        fields = [
+            name for name, value in values.items() if getattr(agent, name) != value
+        ]
+        # The status changes while the agent is active: after a
+        # reactivation, before a deactivation.
+        if not row.active and import_status(agent, row, now=now):
+            outcome = "updated"
+        for name in fields:
+            setattr(agent, name, values[name])
+        if fields:
+            agent.save(update_fields=fields)
+            outcome = "updated"
+        if row.active and import_status(agent, row, now=now):
+            outcome = "updated"
+    if outcome == "created" or stored_hours(agent) != list(row.hours):
+        if outcome != "created":
+            agent.hours.all().delete()
+            outcome = "updated"
+        AgentHours.objects.bulk_create(
+            AgentHours(agent=agent, **hours._asdict()) for hours in row.hours
+        )
+    return agent, outcome
 
 
 def sync_memberships(

@@ -25,7 +25,7 @@ from agents.rules.language import Clock
 from agents.rules.queries import agent_zones
 from agents.skills import describe_needs, stored_needs
 from routing.calls.call_state import call_needs
-from routing.calls.planner import Pools, knobs, overflow_chain, plan_with_reads
+from routing.calls.planner import Pools, group_settings, overflow_chain, plan_with_reads
 from routing.calls.selection import MemberQuery, Verdict
 from routing.decision import engine
 
@@ -138,7 +138,7 @@ def preview_route(
     read = {key[0] if isinstance(key, tuple) else key for key in pools.pools}
     read.add(group.pk)
     visited = [member_group for member_group in chain if member_group.pk in read]
-    entry = knobs(group)
+    entry = group_settings(group)
     return RoutePreview(
         group=group,
         caller=caller,

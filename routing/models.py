@@ -8,16 +8,17 @@ from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from agents.models import Agent, AgentGroup
+from routing.exotel import statuses
 
 
 class CallResult(models.TextChoices):
-    IN_PROGRESS = "in-progress", "In progress"
-    ANSWERED = "answered", "Answered"
-    NOT_ANSWERED = "not-answered", "Not answered"
+    IN_PROGRESS = statuses.IN_PROGRESS, "In progress"
+    ANSWERED = statuses.ANSWERED, "Answered"
+    NOT_ANSWERED = statuses.NOT_ANSWERED, "Not answered"
     # The caller hung up before anyone answered (CallType=client-hangup).
-    ABANDONED = "abandoned", "Abandoned"
+    ABANDONED = statuses.ABANDONED, "Abandoned"
     # A known caller marked blocked: answered empty, nobody claimed.
-    BLOCKED = "blocked", "Blocked"
+    BLOCKED = statuses.BLOCKED, "Blocked"
 
 
 class DerivedResult(models.TextChoices):
@@ -26,9 +27,10 @@ class DerivedResult(models.TextChoices):
     ANSWERED = CallResult.ANSWERED.value, "Answered"
     NOT_ANSWERED = CallResult.NOT_ANSWERED.value, "Not answered"
     ABANDONED = CallResult.ABANDONED.value, "Abandoned"
-    BLOCKED = CallResult.BLOCKED.value, "Blocked"
     IN_PROGRESS = CallResult.IN_PROGRESS.value, "In progress"
     NO_OUTCOME = "no-outcome", "No outcome reported"
+    # Counted apart (DESIGN 10.3): the reports' per-route table.
+    BLOCKED = CallResult.BLOCKED.value, "Blocked"
 
 
 class CallQuerySet(models.QuerySet):
@@ -154,13 +156,13 @@ class Call(models.Model):
 
 
 class Outcome(models.TextChoices):
-    PENDING = "pending", "Pending"
-    COMPLETED = "completed", "Answered"
-    BUSY = "busy", "Busy"
-    NO_ANSWER = "no-answer", "No answer"
-    FAILED = "failed", "Failed"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Expired (no news)"
+    PENDING = statuses.PENDING, "Pending"
+    COMPLETED = statuses.COMPLETED, "Answered"
+    BUSY = statuses.BUSY, "Busy"
+    NO_ANSWER = statuses.NO_ANSWER, "No answer"
+    FAILED = statuses.FAILED, "Failed"
+    CANCELED = statuses.CANCELED, "Canceled"
+    EXPIRED = statuses.EXPIRED, "Expired (no news)"
 
 
 class AttemptQuerySet(models.QuerySet):

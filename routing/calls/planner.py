@@ -1,6 +1,6 @@
 """Read helpers shared by every consumer of a routing decision.
 
-The overflow chain of a group and the knobs routing reads from each group, as the
+The overflow chain of a group and the settings routing reads from each group, as the
 plain data `routing.decision.engine` plans with; the candidates of each group, as pools.
 Reads only: the writes of a request are in `routing.calls.claims` and
 `routing.calls.call_state`.
@@ -36,9 +36,9 @@ def overflow_chain(group: AgentGroup) -> list[AgentGroup]:
     return chain
 
 
-def knobs(group: AgentGroup) -> engine.GroupKnobs:
+def group_settings(group: AgentGroup) -> engine.GroupSettings:
     """Return what the planner needs of `group`."""
-    return engine.GroupKnobs(
+    return engine.GroupSettings(
         id=group.pk,
         slug=group.slug,
         strategy=Strategy(group.strategy).label,
@@ -200,20 +200,20 @@ def plan_with_reads(
     vip_group: AgentGroup | None = None,
 ) -> engine.Plan:
     """Plan, reading each pool's candidates as the planner reaches it."""
-    chain_knobs = [knobs(group) for group in chain]
-    vip_knobs = knobs(vip_group) if vip_group is not None else None
+    chain_settings = [group_settings(group) for group in chain]
+    vip_settings = group_settings(vip_group) if vip_group is not None else None
     while True:
         plan = engine.plan(
             offers=offers,
             settlement=settlement,
-            chain=chain_knobs,
+            chain=chain_settings,
             pools=pools.pools,
             now=now,
             call_over=call_over,
             lost_agent_ids=lost_agent_ids,
             needs=needs,
             caller=caller,
-            vip_group=vip_knobs,
+            vip_group=vip_settings,
         )
         if plan.needs is None:
             return plan
@@ -225,6 +225,6 @@ def plan_with_reads(
         }
         pools.read(
             plan.needs,
-            slots=chain_knobs[0].batch_size,
+            slots=chain_settings[0].batch_size,
             exclude_agent_ids=sorted(excluded),
         )

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError
 
-from agents.models import AgentGroup, Strategy
+from agents.models import AgentGroup
 from agents.skills import stored_needs
-from routing.calls import call_state, claims
-from routing.calls.batch import Batch, ClaimsLost
+from routing.calls import call_state
+from routing.calls.batch import CONFLICT_RETRIES, Batch, ClaimsLost
 from routing.calls.call_state import UnknownGroup
 from routing.calls.planner import (
     Pools,
@@ -31,7 +31,7 @@ from routing.calls.planner import (
     plan_with_reads,
     remember_entry_group,
 )
-from routing.calls.requestlog import Received, insert_log, log_request
+from routing.calls.requestlog import Received, log_request
 from routing.decision import engine
 from routing.exotel.requests import ExotelRequest
 from routing.models import Call, CallResult
@@ -45,7 +45,6 @@ __all__ = [
     "route_call",
 ]
 
-CONFLICT_RETRIES = 5
 # Each lost claim rules one more agent out, so the replanning ends by itself when
 # the group runs out; this only bounds a pathological case.
 CLAIM_RETRIES = 50
@@ -101,13 +100,12 @@ def _route_once(
         if reports
         else guess_entry_candidates(group_slug, moment=now, caller=request.caller)
     )
-    call, offers, loaded = call_state.load_call(
+    call, offers, guessed, known = call_state.load_call(
         request=request,
         group_slug=group_slug,
         now=now,
-        also=guess.sql if guess else None,
+        guessed_candidates=guess.sql if guess else None,
     )
-    known = loaded.caller
     chain = overflow_chain(call.group) if call.group else []
     settlement = engine.settle(
         offers,
@@ -117,7 +115,7 @@ def _route_once(
     )
     is_new = call.pk is None
     if is_new and known.blocked:
-        settlement = replace(settlement, result=engine.RESULT_BLOCKED)
+        settlement = replace(settlement, result=CallResult.BLOCKED.value)
     needs = call_needs_now(call, now=now)
     vip_group = None
     if known.vip and call.group is not None and call.group.vip_group_id:
@@ -132,10 +130,41 @@ def _route_once(
     )
     if is_new:
         if guess and vip_group is None and guess.fits(call.group, needs):
-            guess.fill(pools, loaded.also)
+            guess.fill(pools, guessed)
         remember_entry_group(group_slug, call.group, needs)
+    return _plan_and_write(
+        call,
+        offers,
+        settlement,
+        chain,
+        pools,
+        request,
+        received,
+        now=now,
+        needs=needs,
+        known=known,
+        vip_group=vip_group,
+    )
+
+
+def _plan_and_write(
+    call: Call,
+    offers: list[engine.Offer],
+    settlement: engine.Settlement,
+    chain: list[AgentGroup],
+    pools: Pools,
+    request: ExotelRequest,
+    received: Received | None,
+    *,
+    now: dt.datetime,
+    needs: engine.CallNeeds,
+    known: engine.KnownCaller,
+    vip_group: AgentGroup | None,
+) -> RouteAnswer:
+    """Plan, then write the plan's batch; plan again without agents claimed away."""
     lost: frozenset[int] = frozenset()
     call_over = call.result in (CallResult.ABANDONED, CallResult.BLOCKED)
+    is_new = call.pk is None
     for _ in range(CLAIM_RETRIES):
         plan = plan_with_reads(
             offers=offers,
@@ -200,44 +229,19 @@ def _route_batch(
         batch.new_call = lambda _call: call_state.insert_call(
             call, result=settlement.result, now=now
         )
-    call_state.settlement_statements(batch, call, settlement, request=request, now=now)
-    if plan.new:
-        claimed = claims.claimed_agent_ids(plan.new)
-        if claimed:
-            statement = claims.claim_agents(plan.new, call_sid=call.sid, now=now)
-            batch.add(
-                "claim",
-                lambda _call: statement,
-                claims=claimed,
-                recheck=lambda: claims.still_claimable(claimed, now=now),
-            )
-        batch.add(
-            "offers",
-            lambda call_id: call_state.insert_attempts(
-                call_id, plan.new, first_position=len(offers) + 1, now=now
-            ),
-        )
-        for group in chain:
-            if group.strategy == Strategy.ROUND_ROBIN:
-                rotation = claims.advance_rotation(group, plan.new)
-                if rotation is not None:
-                    batch.add("rotation", lambda _call, sql=rotation: sql)
-    if received is not None:
-        body = ",".join(plan.numbers)
-        notes = "; ".join([*plan.notes, *plan.reasons])
-        group_slug = call.group.slug if call.group else ""
-        batch.add(
-            "log",
-            lambda call_id: insert_log(
-                received,
-                call_id,
-                group_slug=group_slug,
-                status_code=200,
-                body=body,
-                notes=notes,
-                now=now,
-            ),
-        )
+    batch.add_settlement(
+        call, settlement, talk_seconds=request.dial_call_duration, now=now
+    )
+    batch.add_offers(
+        call, plan.new, chain=chain, first_position=len(offers) + 1, now=now
+    )
+    batch.add_log(
+        received,
+        group_slug=call.group.slug if call.group else "",
+        body=",".join(plan.numbers),
+        notes="; ".join([*plan.notes, *plan.reasons]),
+        now=now,
+    )
     return batch
 
 
@@ -272,7 +276,7 @@ def _record(
 ) -> Call | None:
     for _ in range(CONFLICT_RETRIES):
         # The call, its group and its offers in one statement.
-        call, offers, _loaded = call_state.load_call(
+        call, offers, *_ = call_state.load_call(
             request=request, group_slug=None, now=now
         )
         if call.pk is None:
@@ -294,23 +298,12 @@ def _record(
             parallel_ringing=bool(call.group and call.group.parallel_ringing),
         )
         batch = Batch(call_id=call.pk)
-        call_state.settlement_statements(
-            batch, call, settlement, request=request, now=now
+        batch.add_settlement(
+            call, settlement, talk_seconds=request.dial_call_duration, now=now
         )
-        if received is not None:
-            group_slug = call.group.slug if call.group else ""
-            batch.add(
-                "log",
-                lambda call_id, group_slug=group_slug: insert_log(
-                    received,
-                    call_id,
-                    group_slug=group_slug,
-                    status_code=200,
-                    body="",
-                    notes="",
-                    now=now,
-                ),
-            )
+        batch.add_log(
+            received, group_slug=call.group.slug if call.group else "", now=now
+        )
         try:
             if batch.steps:
                 batch.run()

@@ -12,18 +12,17 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-PENDING = "pending"
-ANSWERED = "completed"
-NO_ANSWER = "no-answer"
-FAILED = "failed"
-CANCELED = "canceled"
-EXPIRED = "expired"
-
-# Call results (routing.models.CallResult values).
-RESULT_ANSWERED = "answered"
-RESULT_NOT_ANSWERED = "not-answered"
-RESULT_ABANDONED = "abandoned"
-RESULT_BLOCKED = "blocked"
+from routing.exotel.statuses import (
+    ABANDONED,
+    ANSWERED,
+    CANCELED,
+    COMPLETED,
+    EXPIRED,
+    FAILED,
+    NO_ANSWER,
+    NOT_ANSWERED,
+    PENDING,
+)
 
 # The parts of a group when the call has needs (DESIGN 10.4): its agents who meet
 # them, then, when they are a preference, its other eligible agents. A pool is
@@ -61,7 +60,7 @@ class Report:
 
 
 @dataclass(frozen=True)
-class GroupKnobs:
+class GroupSettings:
     """The settings of one group of the chain that routing reads."""
 
     id: int
@@ -200,7 +199,7 @@ def settle(
     closures: list[Closure] = []
     if reported is not None:
         closures.append(Closure(reported, status, missed=status == NO_ANSWER))
-    answered = reported if status == ANSWERED and reported is not None else None
+    answered = reported if status == COMPLETED and reported is not None else None
     ending = report.hangup or report.ends_call or answered is not None
     for offer in pending:
         if offer is reported:
@@ -219,11 +218,11 @@ def settle(
             closures.append(Closure(offer, EXPIRED))
     result = ""
     if answered is not None:
-        result = RESULT_ANSWERED
+        result = ANSWERED
     elif report.hangup:
-        result = RESULT_ABANDONED
+        result = ABANDONED
     elif report.ends_call:
-        result = RESULT_NOT_ANSWERED
+        result = NOT_ANSWERED
     return Settlement(closures=tuple(closures), answered=answered, result=result)
 
 
@@ -254,14 +253,14 @@ def plan(
     *,
     offers: Sequence[Offer],
     settlement: Settlement,
-    chain: Sequence[GroupKnobs],
+    chain: Sequence[GroupSettings],
     pools: Mapping[object, Pool],
     now: dt.datetime,
     call_over: bool = False,
     lost_agent_ids: frozenset[int] = frozenset(),
     needs: CallNeeds = NO_NEEDS,
     caller: KnownCaller = UNKNOWN_CALLER,
-    vip_group: GroupKnobs | None = None,
+    vip_group: GroupSettings | None = None,
 ) -> Plan:
     """Return the answer in the order of DESIGN 10.4, with the reasons.
 
@@ -340,7 +339,7 @@ def is_owner_pool(key) -> bool:
     return isinstance(key, tuple) and key[0] == OWNER
 
 
-def reason_for(group: GroupKnobs, candidate: Candidate, pool=None) -> str:
+def reason_for(group: GroupSettings, candidate: Candidate, pool=None) -> str:
     """Say why the candidate was chosen, for the supervisor reading the log."""
     if is_owner_pool(pool):
         return f"{group.slug}: owner of this caller"
@@ -354,7 +353,7 @@ def reason_for(group: GroupKnobs, candidate: Candidate, pool=None) -> str:
     return f"{group.slug}: {why}"
 
 
-def _agent_offer(group: GroupKnobs, candidate: Candidate, *, now, pool) -> NewOffer:
+def _agent_offer(group: GroupSettings, candidate: Candidate, *, now, pool) -> NewOffer:
     hold = dt.timedelta(seconds=group.hold_seconds) if group.hold_seconds else None
     return NewOffer(
         number=candidate.number,

@@ -25,7 +25,7 @@ from agents.models import AgentGroup, Route
 from agents.rules.queries import agent_zones
 from agents.skills import stored_needs
 from routing.calls.entry_group import route_rank
-from routing.calls.planner import knobs, overflow_chain
+from routing.calls.planner import group_settings, overflow_chain
 from routing.calls.selection import MemberQuery
 from routing.decision import engine
 
@@ -63,7 +63,7 @@ def on_duty_numbers(
             pools[key] = engine.Pool(tuple(query.on_duty()), complete=True)
     everyone = sum(len(pool.candidates) for pool in pools.values())
     everyone += sum(len(g.fallback_number_list) for g in chain)
-    entry, *rest = [knobs(member_group) for member_group in chain]
+    entry, *rest = [group_settings(member_group) for member_group in chain]
     plan = engine.plan(
         offers=[],
         settlement=engine.Settlement(),
