@@ -10,9 +10,10 @@ refuses frees them at once. Clicks on one caller of one group take turns
 (`_serialise_clicks`), and a call-back still holding its agent is not placed
 twice.
 
-The agent: the one who last spoke with the caller (their last answered call,
-in any group), else the group's eligible members in its own strategy order
-(sticky agent first); the first whom the claim gets.
+The agent: the caller's owner (a known caller's), else the one who last spoke
+with the caller (their last answered call, in any group), else the group's
+eligible members in its own strategy order (sticky agent first); the first whom
+the claim gets.
 """
 
 import datetime as dt
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Q
 
-from agents.models import Agent, AgentGroup
+from agents.models import Agent, AgentGroup, Caller
 from agents.rules.queries import agent_zones
 from agents.sql import execute
 from routing.calls import claims
@@ -168,6 +169,13 @@ def _claim_agent(
     *, group: AgentGroup, caller: str, sid: str, hold_until, now, only=None
 ) -> tuple[Agent | None, str]:
     order: list[tuple[int, str]] = []
+    owner = (
+        Caller.objects.filter(number=caller, owner__isnull=False)
+        .values_list("owner_id", flat=True)
+        .first()
+    )
+    if owner is not None:
+        order.append((owner, "call-back: the caller's owner"))
     if only is not None:
         return _claim_first(
             [(only.pk, "call-back: from their own page")], group, sid, hold_until, now

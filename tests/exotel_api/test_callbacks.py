@@ -326,3 +326,28 @@ def test_the_page_says_call_back_is_off(settings, group, admin_client):
         or "Call back is off. Exotel's API is off" in html
     )
     assert 'class="call-back-button"' not in html
+
+
+def test_the_callers_owner_goes_first(fake_exotel, group, asha, ravi, make_agent):
+    from agents.models import Caller
+
+    owner = make_agent("Meera", group)
+    Caller.objects.create(number=CALLER, owner=owner)
+    earlier = Call.objects.create(sid="old", caller=CALLER, group=group)
+    Attempt.objects.create(
+        call=earlier,
+        agent=ravi,
+        number=str(ravi.phone),
+        position=1,
+        outcome=Outcome.COMPLETED,
+        outcome_at=timezone.now(),
+    )
+    assert place(group).message == f"Calling Meera first, then {CALLER}."
+
+
+def test_a_busy_owner_is_passed_over(fake_exotel, group, asha, make_agent):
+    from agents.models import Caller
+
+    owner = make_agent("Meera", group, status="break")
+    Caller.objects.create(number=CALLER, owner=owner)
+    assert place(group).message == f"Calling Asha first, then {CALLER}."
