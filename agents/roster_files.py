@@ -5,6 +5,7 @@ import datetime as dt
 import heapq
 import io
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -76,8 +77,32 @@ def describe_route(route: tuple[str, str]) -> str:
     return f"{where} with digits {digits}" if digits else where
 
 
-def check_groups(rows: list[GroupRow], stored: dict[str, AgentGroup]) -> list[RowError]:
-    """Return what is wrong with `rows` beside the groups already in the database."""
+@dataclass(frozen=True)
+class GroupLinks:
+    """What `check_groups` reads of a group: its overflow and its routes."""
+
+    line: int
+    slug: str
+    overflow: str
+    exophones: tuple[str, ...]
+    digits: str
+
+
+def check_groups(
+    rows: Sequence[GroupRow | GroupLinks],
+    stored: dict[str, AgentGroup],
+    *,
+    hidden: Collection[str] = (),
+) -> list[RowError]:
+    """Return what is wrong with `rows` beside the groups already in the database.
+
+    The import and the admin's group form both ask this; groups in `hidden`
+    (those the user may not see) are named "another group".
+    """
+
+    def named(slug: str) -> str:
+        return "another group" if slug in hidden else f"group {slug!r}"
+
     errors = []
     in_file = {row.slug: row for row in rows}
     overflow = {
@@ -97,7 +122,9 @@ def check_groups(rows: list[GroupRow], stored: dict[str, AgentGroup]) -> list[Ro
             chain.append(slug)
             slug = overflow.get(slug, "")
         if slug == row.slug:
-            path = " -> ".join([*chain, slug])
+            path = " -> ".join(
+                "(another group)" if step in hidden else step for step in [*chain, slug]
+            )
             errors.append(RowError(row.line, f"overflow cycle {path}"))
 
     owners: dict[tuple[str, str], list[tuple[str, int | None]]] = defaultdict(list)
@@ -119,8 +146,8 @@ def check_groups(rows: list[GroupRow], stored: dict[str, AgentGroup]) -> list[Ro
                 errors.append(
                     RowError(
                         line,
-                        f"route {describe_route(route)} is already taken by group "
-                        f"{other!r} ({where})",
+                        f"route {describe_route(route)} is already taken by "
+                        f"{named(other)} ({where})",
                     )
                 )
     return errors
