@@ -44,7 +44,7 @@ def connect(
     """
     check_webhook_token(token)
     received = _received(WebhookRequest.Endpoint.CONNECT, request, request.GET)
-    events_url = _events_url(request)
+    events_url = _events_url(request, token)
     return answer_call(
         request,
         received,
@@ -53,7 +53,7 @@ def connect(
             answer.numbers, ConnectSettings.of_group(answer.group), events_url
         ),
         degraded=lambda exotel_request, failure: _degraded(
-            request, received, exotel_request, group_slug, failure
+            request, received, exotel_request, group_slug, failure, events_url
         ),
     )
 
@@ -129,9 +129,13 @@ def _event_fields(request: HttpRequest) -> QueryDict:
     return fields
 
 
-def _events_url(request: HttpRequest) -> str:
+def _events_url(request: HttpRequest, token: str) -> str:
+    """Return the events URL with the (checked) token the request came with.
+
+    During a rotation a request made with the previous token gets the previous
+    one back: the answer never hands out a token its asker did not hold.
+    """
     # The URL pattern's slash is optional; the URL given out has one.
-    token = settings.DIALWHOM_WEBHOOK_TOKENS[0]
     path = reverse("connect-events", kwargs={"token": token}).rstrip("/") + "/"
     if settings.DIALWHOM_PUBLIC_URL:
         return settings.DIALWHOM_PUBLIC_URL.rstrip("/") + path
@@ -153,6 +157,7 @@ def _degraded(
     exotel_request,
     group_slug: str | None,
     failure: Exception,
+    events_url: str,
 ) -> HttpResponse:
     """Answer the last-known list as JSON; 503 (the Fallback URL) without one."""
     group, numbers = last_known.recall(
@@ -162,7 +167,7 @@ def _degraded(
     )
     if numbers:
         # The group's settings are in the database too: only the numbers are known.
-        response = _json_answer(numbers, ConnectSettings(), _events_url(request))
+        response = _json_answer(numbers, ConnectSettings(), events_url)
         error = f"database unavailable, answered {group}'s last-known list"
     else:
         response = text_response("database unavailable", status=503)

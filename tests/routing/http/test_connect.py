@@ -182,13 +182,17 @@ def test_events_url_from_the_public_url(connect, make_group, settings):
     )
 
 
-def test_events_url_carries_the_current_token(connect, make_group, settings):
+def test_events_url_carries_the_token_the_request_came_with(
+    connect, make_group, settings
+):
+    # A rotation must not hand the new token to whoever holds the previous one.
     settings.DIALWHOM_WEBHOOK_TOKENS = ["new-token-0123456789", TOKEN]
     make_group()
     answer = connect.answer("sid1", "support")  # Exotel still uses the old URL
     assert answer["dial_passthru_event_url"] == (
-        "http://testserver/exotel/new-token-0123456789/connect-events/"
+        f"http://testserver/exotel/{TOKEN}/connect-events/"
     )
+    assert "new-token" not in json.dumps(answer)
 
 
 def test_the_log_keeps_the_decision_never_the_token(
