@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from agents.csv_cells import restore
 from agents.hours import HoursRow, parse_hours
 from agents.models import CONNECT_SETTINGS, AgentGroup
 from agents.phones import normalize_phone
@@ -179,7 +180,10 @@ def read_records(
             continue
         yield (
             line,
-            {name: cell.strip() for name, cell in zip(names, cells, strict=True)},
+            {
+                name: restore(cell.strip())
+                for name, cell in zip(names, cells, strict=True)
+            },
         )
 
 

@@ -12,6 +12,7 @@ from itertools import pairwise
 from django.db import transaction
 from django.utils import timezone
 
+from agents.csv_cells import defuse
 from agents.hours import HoursRow, format_hours
 from agents.importers import (
     AGENT_COLUMNS,
@@ -468,7 +469,9 @@ def write_csv(columns: tuple[str, ...], rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(
+        {name: defuse(value) for name, value in row.items()} for row in rows
+    )
     return out.getvalue()
 
 

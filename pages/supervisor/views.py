@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.admin import issue_link_page
 from agents.coverage import Gap, coverage_gaps
+from agents.csv_cells import defused_rows
 from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
 from agents.status import break_end, end_due_breaks, set_agent_status
 from agents.templatetags.agent_status import describe_status
@@ -325,7 +326,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         name = f"dialwhom-{group.slug}-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
-        csv.writer(response).writerows(report_rows(figures))
+        csv.writer(response).writerows(defused_rows(report_rows(figures)))
         return response
     return _render(
         request,
