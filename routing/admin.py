@@ -8,7 +8,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from agents.admin import supervises
-from agents.models import Agent
+from agents.models import Agent, AgentGroup
 from agents.phones import normalize_phone
 from routing.models import Attempt, Call, DerivedResult, WebhookRequest
 
@@ -161,6 +161,14 @@ class OfferedToFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VisibleGroupFilter(admin.RelatedFieldListFilter):
+    """The call's group, offering only the groups the user may see."""
+
+    def field_choices(self, field, request, model_admin):
+        groups = AgentGroup.objects.visible_to(request.user).order_by("name")
+        return [(group.pk, str(group)) for group in groups]
+
+
 class OfferOutcomeFilter(admin.ChoicesFieldListFilter):
     """The outcome of one of the call's offers, told apart from the call's result."""
 
@@ -184,7 +192,7 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["group", "answered_by"]
     list_filter = [
         DerivedResultFilter,
-        "group",
+        ("group", VisibleGroupFilter),
         OfferedToFilter,
         ("attempts__outcome", OfferOutcomeFilter),
         "first_seen_at",
