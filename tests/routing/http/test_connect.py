@@ -527,3 +527,45 @@ def test_events_as_a_json_post(connect, ringing):
             f"/exotel/{TOKEN}/connect-events/", junk, content_type="application/json"
         )
         assert response.status_code == 200
+
+
+def post_event(connect, body: str):
+    response = connect.client.post(
+        f"/exotel/{TOKEN}/connect-events/", body, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content[:200]
+    assert response.content == b""
+    return response
+
+
+def test_json_nested_too_deep_is_refused_with_a_reason(connect, caplog):
+    with caplog.at_level(logging.INFO, logger="routing.requests"):
+        post_event(connect, "[" * 100_000 + "]" * 100_000)
+        post_event(connect, '{"a":' * 5_000 + "1" + "}" * 5_000)
+    notes = list(WebhookRequest.objects.values_list("notes", flat=True))
+    assert notes == ["JSON body nested too deep to read"] * 2
+    assert caplog.text.count("JSON body nested too deep to read") == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"CallSid": "%s", "EventType": "Answered\\ud800", "x\\udfff": "1"}' % SID,
+        '{"CallSid": "%s", "\\ud800": "\\udc00\\ud800"}' % SID,
+        '{"CallSid": "bad\\ud800"}',
+    ],
+    ids=["value-and-key", "lone-halves", "in-the-call-sid"],
+)
+def test_lone_surrogates_are_stored_as_replacement_characters(connect, ringing, body):
+    post_event(connect, body)
+    logged = WebhookRequest.objects.filter(endpoint="connect-events").get()
+    stored = json.dumps(logged.params, ensure_ascii=False)
+    assert "\ufffd" in stored
+    assert all(not "\ud800" <= c <= "\udfff" for c in stored)
+
+
+def test_a_nul_in_the_version_header_is_stored_without_it(connect, make_group):
+    make_group()
+    connect.answer("sid-nul", "support", headers={"Exotel-Version": "1.\x000"})
+    logged = WebhookRequest.objects.get()
+    assert logged.params["header Exotel-Version"] == "1.0"
