@@ -323,6 +323,11 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     figures = group_report(group=group, start=start, end=end, now=timezone.now())
     span = _span(start, end)
     if request.GET.get("format") == "csv":
+        if form.errors:  # a file of some other period would mislead: say why not
+            reasons = [error for errors in form.errors.values() for error in errors]
+            return HttpResponse(
+                " ".join(reasons), status=400, content_type="text/plain"
+            )
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         name = f"dialwhom-{group.slug}-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -550,8 +550,8 @@ def test_json_nested_too_deep_is_refused_with_a_reason(connect, caplog):
 @pytest.mark.parametrize(
     "body",
     [
-        '{"CallSid": "%s", "EventType": "Answered\\ud800", "x\\udfff": "1"}' % SID,
-        '{"CallSid": "%s", "\\ud800": "\\udc00\\ud800"}' % SID,
+        f'{{"CallSid": "{SID}", "EventType": "Answered\\ud800", "x\\udfff": "1"}}',
+        f'{{"CallSid": "{SID}", "\\ud800": "\\udc00\\ud800"}}',
         '{"CallSid": "bad\\ud800"}',
     ],
     ids=["value-and-key", "lone-halves", "in-the-call-sid"],
