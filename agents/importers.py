@@ -178,6 +178,13 @@ def read_records(
                 RowError(line, f"expected {len(names)} fields, found {len(cells)}")
             )
             continue
+        # No database stores a NUL (PostgreSQL refuses it): a row error, not a crash.
+        with_nul = [
+            name for name, cell in zip(names, cells, strict=True) if "\x00" in cell
+        ]
+        if with_nul:
+            errors.append(RowError(line, f"NUL character in column {with_nul[0]!r}"))
+            continue
         yield (
             line,
             {

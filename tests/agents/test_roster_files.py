@@ -594,3 +594,35 @@ def test_holidays_survive_a_groups_import(example_roster):
     run("import_groups", EXAMPLES / "groups.csv")
 
     assert sales.holidays.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        (
+            "import_agents",
+            agents_file(
+                {"name": "Asha", "phone": "+919900000001"},
+                {"name": "Ba\x00la", "phone": "+919900000002"},
+            ),
+        ),
+        (
+            "import_agents",
+            agents_file(
+                {"name": "Asha", "phone": "+919900000001"},
+                {"name": "Bala", "phone": "+9199000\x0000002"},
+            ),
+        ),
+        (
+            "import_groups",
+            groups_file(
+                {"slug": "a", "name": "A"}, {"slug": "b", "name": "B", "hours": "\x00"}
+            ),
+        ),
+    ],
+    ids=["agent-name", "agent-phone", "group-hours"],
+)
+def test_a_nul_in_a_cell_is_a_row_error(command, text, write):
+    with pytest.raises(CommandError, match=r"line 3: NUL character in column"):
+        run(command, write(text))
+    assert not Agent.objects.exists() and not AgentGroup.objects.exists()
