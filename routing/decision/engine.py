@@ -172,7 +172,9 @@ def settle(
             and (offer.offered_at == reported.offered_at)
         ):
             closures.append(Closure(offer, NO_ANSWER, missed=True))
-        elif reported is not None and offer.position < reported.position:
+        elif reported is not None and passed_by(
+            offer, reported, parallel_ringing=parallel_ringing
+        ):
             closures.append(Closure(offer, FAILED))
         elif offer.hold_until is not None and offer.hold_until <= now:
             closures.append(Closure(offer, EXPIRED))
@@ -184,6 +186,19 @@ def settle(
     elif report.ends_call:
         result = RESULT_NOT_ANSWERED
     return Settlement(closures=tuple(closures), answered=answered, result=result)
+
+
+def passed_by(offer, reached, *, parallel_ringing: bool) -> bool:
+    """Return whether Exotel dialled `offer` and passed it to reach `reached`.
+
+    Exotel dials a call's offers in call order; with parallel ringing the offers
+    of one round ring together, so only an earlier round's were passed. Requests
+    (`settle`) and Connect's events (`routing.decision.events`) both close what
+    was passed: DESIGN section 5's rule, stated once.
+    """
+    if parallel_ringing and offer.offered_at == reached.offered_at:
+        return False
+    return offer.position < reached.position
 
 
 def still_pending(offers: Sequence[Offer], settlement: Settlement) -> list[Offer]:

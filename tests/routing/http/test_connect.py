@@ -569,3 +569,20 @@ def test_a_nul_in_the_version_header_is_stored_without_it(connect, make_group):
     connect.answer("sid-nul", "support", headers={"Exotel-Version": "1.\x000"})
     logged = WebhookRequest.objects.get()
     assert logged.params["header Exotel-Version"] == "1.0"
+
+
+def test_a_sequential_round_frees_the_agent_it_passed(connect, make_group, make_agent):
+    # Issue 18, item 9: two numbers rung one after the other; the second rings and
+    # ends unanswered; the first was passed, so the next call may ring them.
+    group = make_group(batch_size=2, hold_seconds=300)
+    asha, bala = make_agent("Asha", group), make_agent("Bala", group)
+    phones = [str(asha.phone), str(bala.phone)]
+    assert connect.numbers(SID, "support") == phones
+    connect.event(SID, EventType="Ringing", DialWhomNumber=phones[0])
+    connect.event(SID, EventType="Ringing", DialWhomNumber=phones[1])
+    assert Attempt.objects.get(number=phones[0]).outcome == Outcome.FAILED
+    connect.event(
+        SID, EventType="Terminal", DialWhomNumber=phones[1], DialCallStatus="no-answer"
+    )
+    assert Call.objects.get(sid=SID).result == CallResult.NOT_ANSWERED
+    assert connect.numbers("next-call", "support") == phones
