@@ -134,7 +134,7 @@ def _route_once(
             numbers=plan.numbers,
             call=call,
             group=call.group,
-            notes=[*plan.notes, *plan.reasons],
+            notes=[*settlement.notes, *plan.notes, *plan.reasons],
         )
         batch = _route_batch(
             call, settlement, plan, chain, offers, request, received, now=now
@@ -194,7 +194,7 @@ def _route_batch(
                     batch.add("rotation", lambda _call, sql=rotation: sql)
     if received is not None:
         body = ",".join(plan.numbers)
-        notes = "; ".join([*plan.notes, *plan.reasons])
+        notes = "; ".join([*settlement.notes, *plan.notes, *plan.reasons])
         group_slug = call.group.slug if call.group else ""
         batch.add(
             "log",
@@ -269,15 +269,16 @@ def _record(
         )
         if received is not None:
             group_slug = call.group.slug if call.group else ""
+            notes = "; ".join(settlement.notes)
             batch.add(
                 "log",
-                lambda call_id, group_slug=group_slug: insert_log(
+                lambda call_id, group_slug=group_slug, notes=notes: insert_log(
                     received,
                     call_id,
                     group_slug=group_slug,
                     status_code=200,
                     body="",
-                    notes="",
+                    notes=notes,
                     now=now,
                 ),
             )

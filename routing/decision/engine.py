@@ -49,6 +49,7 @@ class Report:
     status: str = ""
     hangup: bool = False  # CallType=client-hangup: the caller gave up
     ends_call: bool = False  # a Passthru after Connect: the applet is over
+    ignored: tuple[str, ...] = ()  # what the request said that could not be read
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class Settlement:
     closures: tuple[Closure, ...] = ()
     answered: Offer | None = None  # the offer whose agent took the call
     result: str = ""  # the call's result when this request ends it
+    # Why the report (or part of it) records nothing, for the request log.
+    notes: tuple[str, ...] = ()
 
     @property
     def closed_ids(self) -> set[int]:
@@ -185,7 +188,24 @@ def settle(
         result = RESULT_ABANDONED
     elif report.ends_call:
         result = RESULT_NOT_ANSWERED
-    return Settlement(closures=tuple(closures), answered=answered, result=result)
+    return Settlement(
+        closures=tuple(closures),
+        answered=answered,
+        result=result,
+        notes=(*report.ignored, *_unrecorded(offers, report, reported)),
+    )
+
+
+def _unrecorded(
+    offers: Sequence[Offer], report: Report, reported: Offer | None
+) -> tuple[str, ...]:
+    """Say why a reported number's status was not recorded, if it was not."""
+    if not report.number or not (report.status or report.hangup) or reported:
+        return ()
+    known = next((o for o in offers if o.number == report.number), None)
+    if known is None:
+        return (f"{report.number} was never offered for this call: not recorded",)
+    return (f"{report.number} was already {known.outcome}: not recorded",)
 
 
 def passed_by(offer, reached, *, parallel_ringing: bool) -> bool:
