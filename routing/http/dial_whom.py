@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from routing.calls import services
 from routing.calls.requestlog import Received, log_request
@@ -183,7 +183,7 @@ def _log_line(
     )
 
 
-@require_GET
+@require_safe  # uptime checkers ask with HEAD as often as with GET
 def healthz(request: HttpRequest) -> HttpResponse:
     """Answer 200 when the database answers, 503 when it does not (within a second)."""
     try:

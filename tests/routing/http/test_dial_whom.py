@@ -234,3 +234,30 @@ def test_a_repeated_report_says_the_offer_was_already_closed(
     exotel.dial_whom("sid-repeat", "support", **report)
     logged = WebhookRequest.objects.order_by("pk").last()
     assert logged.notes.startswith("+919900000001 was already busy: not recorded")
+
+
+def test_healthz_answers_head_as_get(client):
+    response = client.head("/healthz")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("post", f"/exotel/{TOKEN}/dial-whom/support/", "GET"),
+        ("put", f"/exotel/{TOKEN}/passthru/", "GET"),
+        ("head", f"/exotel/{TOKEN}/dial-whom/", "GET"),
+        ("post", f"/exotel/{TOKEN}/connect/", "GET"),
+        ("put", f"/exotel/{TOKEN}/connect-events/", "GET, POST"),
+        ("post", f"/exotel/{TOKEN}/agent-status/", "GET"),
+        ("post", "/exotel/wrong-token/dial-whom/", "GET"),
+    ],
+)
+def test_405_on_exotel_paths_is_one_plain_line(client, method, path, allowed):
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert response["Content-Type"] == "text/plain"
+    assert response["Allow"] == allowed
+    if method != "head":
+        assert response.content.decode() == f"method not allowed: {allowed} only"
