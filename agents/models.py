@@ -308,26 +308,6 @@ class AgentQuerySet(models.QuerySet):
             )
         )
 
-    # The rules live in agents.rules, which reads these models: imported late.
-
-    def on_duty(self, moment: dt.datetime) -> "AgentQuerySet":
-        """Return active agents inside their hours and not on time off at `moment`."""
-        from agents import rules
-
-        return self.filter(
-            rules.orm_condition(rules.ON_DUTY, moment=moment, aliases=rules.ORM_AGENT)
-        )
-
-    def not_engaged(self, moment: dt.datetime) -> "AgentQuerySet":
-        """Return the agents no call holds at `moment`."""
-        from agents import rules
-
-        return self.filter(
-            rules.orm_condition(
-                [rules.NOT_ENGAGED], moment=moment, aliases=rules.ORM_AGENT, zones=()
-            )
-        )
-
 
 class Agent(models.Model):
     name = models.CharField(max_length=100)

@@ -338,17 +338,7 @@ def import_agents(
     summary = ImportSummary(dry_run=dry_run)
     with transaction.atomic():
         end_due_breaks(now=now)
-        slugs = {slug for row in parsed.rows for slug, _ in row.groups}
-        groups = {
-            group.slug: group for group in AgentGroup.objects.filter(slug__in=slugs)
-        }
-        errors = list(parsed.errors)
-        for row in parsed.rows:
-            for slug, _ in row.groups:
-                if slug not in groups:
-                    errors.append(RowError(row.line, f"unknown group {slug!r}"))
-        if errors:
-            raise RosterFileError(errors)
+        groups = _groups_of_rows(parsed)
         phones = [row.phone for row in parsed.rows]
         stored = stored_memberships(phones)
         positions = membership_positions(parsed.rows, groups, stored)
@@ -371,6 +361,20 @@ def import_agents(
     if not dry_run:
         refresh_planner_statistics()
     return summary
+
+
+def _groups_of_rows(parsed: Parsed) -> dict[str, AgentGroup]:
+    """Return the groups the rows name, by slug; raise for any row error."""
+    slugs = {slug for row in parsed.rows for slug, _ in row.groups}
+    groups = {group.slug: group for group in AgentGroup.objects.filter(slug__in=slugs)}
+    errors = list(parsed.errors)
+    for row in parsed.rows:
+        for slug, _ in row.groups:
+            if slug not in groups:
+                errors.append(RowError(row.line, f"unknown group {slug!r}"))
+    if errors:
+        raise RosterFileError(errors)
+    return groups
 
 
 def import_agent_rows(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+
+from django.db import connection
 
 
 class Sql:
@@ -53,3 +56,19 @@ class Sql:
     @classmethod
     def param(cls, value) -> Sql:
         return cls("%s", (value,))
+
+
+# One query parameter (`param(42)` is `%s` with 42), and the list separator.
+param = Sql.param
+COMMA = Sql(", ")
+
+
+def execute(statement: Sql) -> None:
+    """Write one statement that needs no guard (in autocommit: one round trip)."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement.text, statement.params)
+
+
+def db_datetime(moment: dt.datetime | None):
+    """Return `moment` as the database's driver takes it; None stays None."""
+    return None if moment is None else connection.ops.adapt_datetimefield_value(moment)

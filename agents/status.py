@@ -1,17 +1,13 @@
 """Status changes by hand (admin, board, keypad, personal page) and breaks that end."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
-from agents.models import (
-    Agent,
-    AgentStatus,
-    StatusChange,
-    StatusVia,
-)
+from agents.models import Agent, AgentStatus, StatusChange, StatusVia
 
 BREAK_MINUTES_MAX = 240
 
@@ -23,6 +19,34 @@ class StatusOutcome:
     changed: int = 0
     unchanged: int = 0
     inactive: int = 0
+    text: str = ""  # the status asked for, as pages say it (`change_agent_status`)
+
+
+def change_agent_status(
+    *,
+    agents,
+    status: AgentStatus,
+    via: StatusVia,
+    now: dt.datetime,
+    reason: str = "",
+    minutes: int | None = None,
+    user=None,
+) -> StatusOutcome:
+    """Set the status a person asked for: a break of `minutes`, or until changed.
+
+    The outcome says the status asked for on the current time zone's clock.
+    """
+    until = break_end(minutes, now=now)
+    outcome = set_agent_status(
+        agents=agents,
+        status=status,
+        reason=reason,
+        until=until,
+        via=via,
+        user=user,
+        now=now,
+    )
+    return replace(outcome, text=describe_status(status, reason, until, now=now))
 
 
 def set_agent_status(
@@ -95,6 +119,22 @@ def break_end(minutes: int | None, *, now: dt.datetime) -> dt.datetime | None:
     if not 1 <= minutes <= BREAK_MINUTES_MAX:
         raise ValueError(f"a break lasts 1 to {BREAK_MINUTES_MAX} minutes")
     return now + dt.timedelta(minutes=minutes)
+
+
+def clock_time(moment: dt.datetime, *, today: dt.date) -> str:
+    """Return `moment` on the current clock: `14:30`, or `Tue 00:15` on another day."""
+    local = timezone.localtime(moment)
+    return f"{local:%H:%M}" if local.date() == today else f"{local:%a %H:%M}"
+
+
+def describe_status(
+    status: str, reason: str, until: dt.datetime | None, *, now: dt.datetime
+) -> str:
+    """Return a status as pages say it, on the current time zone's clock."""
+    text = AgentStatus(status).label
+    if status == AgentStatus.BREAK and until is not None:
+        text += f" until {clock_time(until, today=timezone.localtime(now).date())}"
+    return f"{text}: {reason}" if reason else text
 
 
 def end_due_breaks(*, now: dt.datetime) -> int:

@@ -7,7 +7,7 @@ from django.views import defaults
 
 from routing.http import keypad
 from routing.http.answering import text_response
-from routing.metrics import metrics_view
+from routing.http.metrics import metrics_view
 
 admin.site.site_header = "dialwhom"
 admin.site.site_title = "dialwhom"

@@ -15,7 +15,7 @@ from agents import rules
 from agents.models import AgentGroup, Holiday, Membership, TimeOff
 from agents.rules.language import Clock
 from agents.rules.queries import agent_zones
-from routing.calls.planner import Pools, knobs, overflow_chain, plan_with_reads
+from routing.calls.planner import Pools, group_settings, overflow_chain, plan_with_reads
 from routing.calls.selection import MemberQuery, Verdict
 from routing.decision import engine
 
@@ -84,7 +84,7 @@ def preview_route(
     ]
     # The groups the planner read are the ones the answer reached.
     visited = [member_group for member_group in chain if member_group.pk in pools.pools]
-    entry = knobs(group)
+    entry = group_settings(group)
     return RoutePreview(
         group=group,
         caller=caller,

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
-from agents.admin import supervises
+from agents.admin.access import supervises
 from agents.models import Agent, AgentGroup
 from agents.phones import normalize_phone
 from routing.models import Attempt, Call, DerivedResult, WebhookRequest

@@ -8,14 +8,15 @@ from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from agents.models import Agent, AgentGroup
+from routing.exotel import statuses
 
 
 class CallResult(models.TextChoices):
-    IN_PROGRESS = "in-progress", "In progress"
-    ANSWERED = "answered", "Answered"
-    NOT_ANSWERED = "not-answered", "Not answered"
+    IN_PROGRESS = statuses.IN_PROGRESS, "In progress"
+    ANSWERED = statuses.ANSWERED, "Answered"
+    NOT_ANSWERED = statuses.NOT_ANSWERED, "Not answered"
     # The caller hung up before anyone answered (CallType=client-hangup).
-    ABANDONED = "abandoned", "Abandoned"
+    ABANDONED = statuses.ABANDONED, "Abandoned"
 
 
 class DerivedResult(models.TextChoices):
@@ -116,13 +117,13 @@ class Call(models.Model):
 
 
 class Outcome(models.TextChoices):
-    PENDING = "pending", "Pending"
-    COMPLETED = "completed", "Answered"
-    BUSY = "busy", "Busy"
-    NO_ANSWER = "no-answer", "No answer"
-    FAILED = "failed", "Failed"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Expired (no news)"
+    PENDING = statuses.PENDING, "Pending"
+    COMPLETED = statuses.COMPLETED, "Answered"
+    BUSY = statuses.BUSY, "Busy"
+    NO_ANSWER = statuses.NO_ANSWER, "No answer"
+    FAILED = statuses.FAILED, "Failed"
+    CANCELED = statuses.CANCELED, "Canceled"
+    EXPIRED = statuses.EXPIRED, "Expired (no news)"
 
 
 class AttemptQuerySet(models.QuerySet):

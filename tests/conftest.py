@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from hypothesis import HealthCheck
 
+from agents import rules
 from agents.models import NEVER, Agent, AgentGroup, Membership
 
 # Property-based tests: a quick profile by default (CI), HYPOTHESIS_PROFILE=thorough
@@ -113,3 +114,19 @@ def exotel():
 def at(hour=12, minute=0, day=2) -> dt.datetime:
     """Return an aware moment in IST (2026-11-02 is a Monday)."""
     return dt.datetime(2026, 11, day, hour, minute, tzinfo=IST)
+
+
+def agents_on_duty(moment: dt.datetime):
+    """Return the agents the rules put on duty at `moment` (active, hours, time off)."""
+    return Agent.objects.filter(
+        rules.orm_condition(rules.ON_DUTY, moment=moment, aliases=rules.ORM_AGENT)
+    )
+
+
+def agents_not_engaged(moment: dt.datetime):
+    """Return the agents no call holds at `moment`, as the rules say."""
+    return Agent.objects.filter(
+        rules.orm_condition(
+            [rules.NOT_ENGAGED], moment=moment, aliases=rules.ORM_AGENT, zones=()
+        )
+    )

@@ -21,8 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from agents.duty import duty_outlook
 from agents.models import Agent, AgentStatus, StatusVia
 from agents.personal_links import TOKEN_FORMAT, agent_for_personal_token
-from agents.status import break_end, end_due_breaks, set_agent_status
-from agents.templatetags.agent_status import describe_status
+from agents.status import change_agent_status, end_due_breaks
 from pages.personal.forms import PersonalStatusForm
 from routing.models import Attempt
 
@@ -102,22 +101,20 @@ def _change_status(request: HttpRequest, agent: Agent, *, now: dt.datetime) -> N
         logger.warning("personal page: %s sent an invalid status form", agent.name)
         messages.error(request, "Choose available, on break or offline.")
         return
-    status = AgentStatus(form.cleaned_data["status"])
-    until = break_end(form.cleaned_data["minutes"], now=now)
-    outcome = set_agent_status(
-        agents=Agent.objects.filter(pk=agent.pk),
-        status=status,
-        reason=form.cleaned_data["reason"],
-        until=until,
-        via=StatusVia.PAGE,
-        now=now,
-    )
+    with timezone.override(agent.timezone):  # the answer on the agent's clock
+        outcome = change_agent_status(
+            agents=Agent.objects.filter(pk=agent.pk),
+            status=AgentStatus(form.cleaned_data["status"]),
+            reason=form.cleaned_data["reason"],
+            minutes=form.cleaned_data["minutes"],
+            via=StatusVia.PAGE,
+            now=now,
+        )
     if outcome.inactive:
         logger.warning("personal page: %s is inactive, status not changed", agent.name)
         messages.error(request, "Your profile is inactive: ask your supervisor.")
         return
-    with timezone.override(agent.timezone):
-        text = describe_status(status, form.cleaned_data["reason"], until, now=now)
+    text = outcome.text
     logger.info("personal page: %s set %s", agent.name, text)
     messages.success(request, f"You are now {text[0].lower()}{text[1:]}.")
 

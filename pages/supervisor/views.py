@@ -15,12 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.admin import issue_link_page
+from agents.admin.agents import issue_link_page
 from agents.coverage import Gap, coverage_gaps
 from agents.csv_cells import defused_rows
 from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
-from agents.status import break_end, end_due_breaks, set_agent_status
-from agents.templatetags.agent_status import describe_status
+from agents.status import change_agent_status, end_due_breaks
 from pages.preview import preview_route
 from pages.reports.callbacks import missed_callers
 from pages.reports.charts import daily_chart, hourly_chart
@@ -177,23 +176,20 @@ def change_status(request: HttpRequest, slug: str, agent_id: int) -> HttpRespons
     if not form.is_valid():
         messages.error(request, "Choose available, on break or offline.")
         return redirect("supervisor-board", slug=group.slug)
-    now = timezone.now()
-    status = AgentStatus(form.cleaned_data["status"])
-    until = break_end(form.cleaned_data["minutes"], now=now)
-    outcome = set_agent_status(
+    outcome = change_agent_status(
         agents=Agent.objects.filter(pk=membership.agent_id),
-        status=status,
+        status=AgentStatus(form.cleaned_data["status"]),
         reason=form.cleaned_data["reason"],
-        until=until,
+        minutes=form.cleaned_data["minutes"],
         via=StatusVia.BOARD,
         user=request.user,
-        now=now,
+        now=timezone.now(),
     )
     name = membership.agent.name
     if outcome.inactive:
         messages.error(request, f"{name} is inactive: status not changed.")
     else:
-        text = describe_status(status, form.cleaned_data["reason"], until, now=now)
+        text = outcome.text
         messages.success(request, f"{name} is now {text[0].lower()}{text[1:]}.")
     return redirect("supervisor-board", slug=group.slug)
 

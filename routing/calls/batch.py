@@ -1,7 +1,8 @@
-"""The writes of one request, as one batch of SQL statements.
+"""The writes of one request, assembled and run as one batch of SQL statements.
 
 Each statement is written once, by the module whose role it is
-(`routing.calls.call_state`, `routing.calls.claims`, `routing.calls.requestlog`). On PostgreSQL the
+(`routing.calls.call_state`, `routing.calls.claims`, `routing.calls.requestlog`);
+a batch is assembled here alone (`add_settlement`, `add_offers`, `add_log`). On PostgreSQL the
 batch runs as one data-modifying statement (each write a CTE, in autocommit): one
 round trip and no BEGIN or COMMIT. When that statement finds that another request
 changed what it was written against, it writes nothing, and a read in autocommit
@@ -21,7 +22,8 @@ new call must not exist yet. Otherwise the batch writes nothing and raises
 `Conflict` (or `ClaimsLost`, naming the agents another call took first).
 """
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -33,8 +35,16 @@ from django.db import (
     transaction,
 )
 
-from agents.sql import Sql
-from routing.calls.claims import lock_agents
+from agents.models import Agent, AgentGroup, Strategy
+from agents.sql import COMMA, Sql, param
+from routing.calls import call_state, claims
+from routing.calls.requestlog import Received, insert_log
+from routing.decision import engine
+from routing.models import Call
+
+# How often a request is decided again when a concurrent one changed its call
+# first (a `Conflict`, or a unique constraint of the call log).
+CONFLICT_RETRIES = 5
 
 
 class Conflict(IntegrityError):
@@ -85,6 +95,113 @@ class Batch:
         claims = frozenset(claims)
         self.steps.append(
             Step(name, build, expect, claims, claims | frozenset(agents), recheck)
+        )
+
+    def add_settlement(
+        self,
+        call: Call,
+        settlement: engine.Settlement,
+        *,
+        talk_seconds: int | None,
+        now: dt.datetime,
+    ) -> None:
+        """Add the writes of `settlement`: outcomes, freed agents, the call's end."""
+        closures = settlement.closures
+        answered = settlement.answered
+        if closures:
+            self.add(
+                "close-offers",
+                lambda _call: call_state.close_offers(
+                    closures, answered=answered, talk_seconds=talk_seconds, now=now
+                ),
+                expect=len(closures),
+            )
+        rest = [closure for closure in closures if closure.offer is not answered]
+        freed = {closure.offer.agent_id for closure in rest if closure.offer.agent_id}
+        for name, statement in claims.release_agents(rest, call_sid=call.sid, now=now):
+            self.add(name, lambda _call, statement=statement: statement, agents=freed)
+        if answered is not None and answered.agent_id:
+            wrapup = claims.start_wrapup(
+                agent_id=answered.agent_id,
+                call_sid=call.sid,
+                wrapup_seconds=answered.wrapup_seconds,
+                now=now,
+            )
+            self.add("wrapup", lambda _call: wrapup, agents={answered.agent_id})
+            # Built when the batch runs: on SQLite it reads the agent's groups' time
+            # zones inside the batch's transaction.
+            self.add(
+                "answered",
+                lambda _call: claims.mark_answered(agent_id=answered.agent_id, now=now),
+            )
+        if settlement.result and call.pk is not None:
+            self.add(
+                "end-call",
+                lambda call_id: call_state.end_call(
+                    call_id,
+                    result=settlement.result,
+                    answered_by=answered.agent_id if answered else None,
+                    talk_seconds=talk_seconds,
+                    now=now,
+                ),
+            )
+
+    def add_offers(
+        self,
+        call: Call,
+        new: Sequence[engine.NewOffer],
+        *,
+        chain: Sequence[AgentGroup],
+        first_position: int,
+        now: dt.datetime,
+    ) -> None:
+        """Add the claim of the new offers' agents, the offers, the rotations."""
+        if not new:
+            return
+        claimed = claims.claimed_agent_ids(new)
+        if claimed:
+            statement = claims.claim_agents(new, call_sid=call.sid, now=now)
+            self.add(
+                "claim",
+                lambda _call: statement,
+                claims=claimed,
+                recheck=lambda: claims.still_claimable(claimed, now=now),
+            )
+        self.add(
+            "offers",
+            lambda call_id: call_state.insert_attempts(
+                call_id, new, first_position=first_position, now=now
+            ),
+        )
+        for group in chain:
+            if group.strategy == Strategy.ROUND_ROBIN:
+                rotation = claims.advance_rotation(group, new)
+                if rotation is not None:
+                    self.add("rotation", lambda _call, sql=rotation: sql)
+
+    def add_log(
+        self,
+        received: Received | None,
+        *,
+        group_slug: str,
+        body: str = "",
+        notes: str = "",
+        now: dt.datetime,
+    ) -> None:
+        """Add the request's log row, when there is a request to log."""
+        if received is None:
+            return
+        self.add(
+            "log",
+            lambda call_id: insert_log(
+                received,
+                call_id,
+                group_slug=group_slug,
+                status_code=200,
+                body=body,
+                notes=notes,
+                now=now,
+            ),
         )
 
     def agents_to_lock(self) -> list[int]:
@@ -141,7 +258,7 @@ class Batch:
         returned = "(SELECT id FROM s0)" if self.new_call is not None else "NULL"
         statement = (
             "WITH "
-            + Sql(", ").join(ctes)
+            + COMMA.join(ctes)
             + f" SELECT 1 / (CASE WHEN {check} THEN 1 ELSE 0 END), {returned}"
         )
         with connection.cursor() as cursor:
@@ -179,10 +296,13 @@ class Batch:
             return call_id
 
 
-def execute(statement: Sql) -> None:
-    """Write one statement that needs no guard (in autocommit: one round trip)."""
-    with connection.cursor() as cursor:
-        cursor.execute(statement.text, statement.params)
+def lock_agents(agent_ids) -> Sql:
+    """Lock the agents' rows in id order."""
+    return (
+        f"SELECT id FROM {Agent._meta.db_table} WHERE id IN ("
+        + COMMA.join(param(agent_id) for agent_id in agent_ids)
+        + ") ORDER BY id FOR UPDATE"
+    )
 
 
 def _execute(cursor, statement: Sql) -> list[tuple]:

@@ -3,13 +3,12 @@
 import datetime as dt
 import functools
 import json
+from typing import NamedTuple
 
 from django.db import connection
 
 from agents.models import AgentGroup
-from agents.sql import Sql
-from routing.calls import claims
-from routing.calls.batch import Batch
+from agents.sql import COMMA, Sql, db_datetime, param
 from routing.calls.entry_group import resolve_group
 from routing.decision import engine
 from routing.exotel.requests import ExotelRequest
@@ -17,8 +16,6 @@ from routing.models import Attempt, Call, CallResult, Outcome
 
 ATTEMPT = Attempt._meta.db_table
 CALL = Call._meta.db_table
-P = Sql.param
-COMMA = Sql(", ")
 
 
 class UnknownGroup(Exception):
@@ -41,31 +38,40 @@ OFFER_COLUMNS = (
 )
 
 
+class LoadedCall(NamedTuple):
+    call: Call  # stored, or new and not yet saved
+    offers: list[engine.Offer]
+    guessed_candidates: str | None  # the guess's JSON, when one was asked for
+
+
 def load_call(
     *,
     request: ExotelRequest,
     group_slug: str | None,
     now: dt.datetime,
-    also: Sql | None = None,
-) -> tuple[Call, list[engine.Offer], object]:
-    """Return the request's call, its offers and the value of `also`, in one statement.
+    guessed_candidates: Sql | None = None,
+) -> LoadedCall:
+    """Return the request's call, its offers and the guessed candidates, in one statement.
 
     The stored call, or a new one not yet saved: a new call gets its group now,
     from the pinned slug or the routes, and keeps it for the rest of the call. A
     pinned slug must name a group, even for a call that already has its own.
-    `also`, a scalar subquery read in the same statement, saves a round trip.
+    `guessed_candidates`, the entry group's candidates as a scalar subquery
+    (`routing.calls.planner.guess_entry_candidates`), read in the same statement,
+    saves a round trip.
     """
     columns, rest, call_fields, group_fields = _load_call_sql(connection.vendor)
     slug = group_slug or None
     sql, params = columns + rest, [slug, request.call_sid, slug]
-    if also is not None:
-        sql = f"{columns}, ({also.text}){rest}"
-        params = [slug, *also.params, request.call_sid, slug]
+    guess = guessed_candidates
+    if guess is not None:
+        sql = f"{columns}, ({guess.text}){rest}"
+        params = [slug, *guess.params, request.call_sid, slug]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    extra = row[-1] if also is not None else None
-    row = row[:-1] if also is not None else row
+    guessed = row[-1] if guess is not None else None
+    row = row[:-1] if guess is not None else row
     call_values = row[: len(call_fields)]
     group_values = row[len(call_fields) : len(call_fields) + len(group_fields)]
     pinned_id, offers_json = row[-2:]
@@ -79,7 +85,7 @@ def load_call(
     if call_values[0] is not None:
         call = Call.from_db(connection.alias, call_fields, _from_db(Call, call_values))
         call.group = group
-        return call, _offers(offers_json), extra
+        return LoadedCall(call, _offers(offers_json), guessed)
     if group is None and not group_slug:
         group = resolve_group(exophone=request.exophone, digits=request.digits)
     call = Call(
@@ -90,7 +96,7 @@ def load_call(
         group=group,
         first_seen_at=now,
     )
-    return call, [], extra
+    return LoadedCall(call, [], guessed)
 
 
 @functools.cache
@@ -201,85 +207,34 @@ def _converters(model, vendor: str) -> list:
     return columns
 
 
-def settlement_statements(
-    batch: Batch,
-    call: Call,
-    settlement: engine.Settlement,
-    *,
-    request: ExotelRequest,
-    now: dt.datetime,
-) -> None:
-    """Add the writes of `settlement` to `batch`: outcomes, freed agents, the end."""
-    closures = settlement.closures
-    answered = settlement.answered
-    talk_seconds = request.dial_call_duration
-    if closures:
-        batch.add(
-            "close-offers",
-            lambda _call: close_offers(
-                closures, answered=answered, talk_seconds=talk_seconds, now=now
-            ),
-            expect=len(closures),
-        )
-    rest = [closure for closure in closures if closure.offer is not answered]
-    freed = {closure.offer.agent_id for closure in rest if closure.offer.agent_id}
-    for name, statement in claims.release_agents(rest, call_sid=call.sid, now=now):
-        batch.add(name, lambda _call, statement=statement: statement, agents=freed)
-    if answered is not None and answered.agent_id:
-        wrapup = claims.start_wrapup(
-            agent_id=answered.agent_id,
-            call_sid=call.sid,
-            wrapup_seconds=answered.wrapup_seconds,
-            now=now,
-        )
-        batch.add("wrapup", lambda _call: wrapup, agents={answered.agent_id})
-        # Built when the batch runs: on SQLite it reads the agent's groups' time
-        # zones inside the batch's transaction.
-        batch.add(
-            "answered",
-            lambda _call: claims.mark_answered(agent_id=answered.agent_id, now=now),
-        )
-    if settlement.result and call.pk is not None:
-        batch.add(
-            "end-call",
-            lambda call_id: end_call(
-                call_id,
-                result=settlement.result,
-                answered_by=answered.agent_id if answered else None,
-                talk_seconds=talk_seconds,
-                now=now,
-            ),
-        )
-
-
 def close_offers(
     closures, *, answered, talk_seconds: int | None, now: dt.datetime
 ) -> Sql:
     """Close the offers of `closures` that are still pending, each with its outcome."""
     outcomes = Sql(" ").join(
-        "WHEN " + P(closure.offer.attempt_id) + " THEN " + P(closure.outcome)
+        "WHEN " + param(closure.offer.attempt_id) + " THEN " + param(closure.outcome)
         for closure in closures
     )
     talk = Sql("talk_seconds")
     if answered is not None:
         talk = (
             "CASE WHEN id = "
-            + P(answered.attempt_id)
+            + param(answered.attempt_id)
             + " THEN "
-            + P(talk_seconds)
+            + param(talk_seconds)
             + " ELSE talk_seconds END"
         )
     return (
         f"UPDATE {ATTEMPT} SET outcome = CASE id "
         + outcomes
         + " END, outcome_at = "
-        + P(_dt(now))
+        + param(db_datetime(now))
         + ", talk_seconds = "
         + talk
         + " WHERE id IN ("
-        + COMMA.join(P(closure.offer.attempt_id) for closure in closures)
+        + COMMA.join(param(closure.offer.attempt_id) for closure in closures)
         + ") AND outcome = "
-        + P(Outcome.PENDING.value)
+        + param(Outcome.PENDING.value)
         + " RETURNING id"
     )
 
@@ -294,13 +249,15 @@ def end_call(
 ) -> Sql:
     """Record how the call ended. An answered call stays answered; otherwise the
     first end reported is kept."""
-    sets = "result = " + P(result) + ", ended_at = " + P(_dt(now))
+    sets = "result = " + param(result) + ", ended_at = " + param(db_datetime(now))
     where = "id = " + call_id
     if result == CallResult.ANSWERED:
-        sets += ", answered_by_id = " + P(answered_by)
-        sets += ", talk_seconds = " + P(talk_seconds)
+        sets += ", answered_by_id = " + param(answered_by)
+        sets += ", talk_seconds = " + param(talk_seconds)
     else:
-        where += " AND ended_at IS NULL AND result <> " + P(CallResult.ANSWERED.value)
+        where += " AND ended_at IS NULL AND result <> " + param(
+            CallResult.ANSWERED.value
+        )
     return f"UPDATE {CALL} SET " + sets + " WHERE " + where
 
 
@@ -312,14 +269,14 @@ def insert_call(call: Call, *, result: str, now: dt.datetime) -> Sql:
         call.exophone,
         call.digits,
         call.group_id,
-        _dt(call.first_seen_at),
+        db_datetime(call.first_seen_at),
         result or CallResult.IN_PROGRESS.value,
-        _dt(now) if result else None,
+        db_datetime(now) if result else None,
     ]
     return (
         f"INSERT INTO {CALL} (sid, caller, exophone, digits, group_id, first_seen_at,"
         " result, ended_at) VALUES ("
-        + COMMA.join(P(value) for value in values)
+        + COMMA.join(param(value) for value in values)
         + ") ON CONFLICT (sid) DO NOTHING RETURNING id"
     )
 
@@ -336,16 +293,12 @@ def insert_attempts(
             offer.number,
             first_position + index,
             offer.reason[:200],
-            _dt(now),
-            _dt(offer.hold_until),
+            db_datetime(now),
+            db_datetime(offer.hold_until),
             Outcome.PENDING.value,
         ]
-        rows.append("(" + call_id + ", " + COMMA.join(P(v) for v in values) + ")")
+        rows.append("(" + call_id + ", " + COMMA.join(param(v) for v in values) + ")")
     return (
         f"INSERT INTO {ATTEMPT} (call_id, agent_id, group_id, number, position,"
         " reason, offered_at, hold_until, outcome) VALUES " + COMMA.join(rows)
     )
-
-
-def _dt(moment: dt.datetime | None):
-    return None if moment is None else connection.ops.adapt_datetimefield_value(moment)

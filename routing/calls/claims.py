@@ -23,7 +23,7 @@ from agents.models import AgentGroup, AgentStatus, StatusChange, StatusVia
 from agents.rules.language import TABLES, ClockPart, Col, SqlClock
 from agents.rules.render import SqlContext
 from agents.rules.roster import all_of
-from agents.sql import Sql
+from agents.sql import COMMA, Sql, db_datetime, param
 from routing.decision import engine
 
 CLAIMABLE = (rules.AGENT_ACTIVE, rules.AVAILABLE, rules.NOT_ENGAGED)
@@ -31,8 +31,6 @@ AGENT = TABLES["agent"]
 GROUP = TABLES["group"]
 MEMBERSHIP = TABLES["member"]
 STATUS_CHANGE = StatusChange._meta.db_table
-P = Sql.param
-COMMA = Sql(", ")
 
 
 def claim_agents(
@@ -41,14 +39,17 @@ def claim_agents(
     """Engage the offers' agents for the call, if each is still free."""
     offers = [offer for offer in offers if offer.agent_id is not None]
     until = Sql(" ").join(
-        "WHEN " + P(offer.agent_id) + " THEN " + P(_dt(offer.hold_until or now))
+        "WHEN "
+        + param(offer.agent_id)
+        + " THEN "
+        + param(db_datetime(offer.hold_until or now))
         for offer in offers
     )
     return (
         f"UPDATE {AGENT} SET engaged_until = CASE id "
         + until
         + " END, engaged_call_sid = "
-        + P(call_sid)
+        + param(call_sid)
         + " WHERE "
         + _claimable([offer.agent_id for offer in offers], now)
         + " RETURNING id"
@@ -60,15 +61,6 @@ def still_claimable(agent_ids, *, now: dt.datetime) -> Sql:
     return f"SELECT id FROM {AGENT} WHERE " + _claimable(sorted(agent_ids), now)
 
 
-def lock_agents(agent_ids) -> Sql:
-    """Lock the agents' rows in id order (see routing.calls.batch)."""
-    return (
-        f"SELECT id FROM {AGENT} WHERE id IN ("
-        + COMMA.join(P(agent_id) for agent_id in agent_ids)
-        + ") ORDER BY id FOR UPDATE"
-    )
-
-
 def claimed_agent_ids(offers: Sequence[engine.NewOffer]) -> frozenset[int]:
     return frozenset(offer.agent_id for offer in offers if offer.agent_id)
 
@@ -76,7 +68,7 @@ def claimed_agent_ids(offers: Sequence[engine.NewOffer]) -> frozenset[int]:
 def _claimable(agent_ids, now: dt.datetime) -> Sql:
     return (
         "id IN ("
-        + COMMA.join(P(agent_id) for agent_id in agent_ids)
+        + COMMA.join(param(agent_id) for agent_id in agent_ids)
         + ") AND "
         + _rules(CLAIMABLE, now)
     )
@@ -102,55 +94,62 @@ def release_agents(
     ]
     sets = [
         "engaged_until = CASE WHEN engaged_call_sid = "
-        + P(call_sid)
+        + param(call_sid)
         + " THEN "
-        + P(_dt(now))
+        + param(db_datetime(now))
         + " ELSE engaged_until END"
     ]
     if missed:
         sets.append(
             "missed_in_row = CASE WHEN id IN ("
-            + COMMA.join(P(agent) for agent in missed if agent)
+            + COMMA.join(param(agent) for agent in missed if agent)
             + ") THEN missed_in_row + 1 ELSE missed_in_row END"
         )
     if pausing:
-        pauses = Sql(" OR ").join(
-            "(id = " + P(agent) + " AND " + _reaches(limit, now) + ")"
-            for agent, limit in pausing.items()
-        )
-        for column, value in (
-            ("status", AgentStatus.BREAK.value),
-            ("status_until", None),
-            ("status_changed_at", _dt(now)),
-        ):
-            sets.append(
-                f"{column} = CASE WHEN "
-                + pauses
-                + " THEN "
-                + P(value)
-                + f" ELSE {column} END"
-            )
-        reasons = Sql(" ").join(
-            "WHEN id = "
-            + P(agent)
-            + " AND "
-            + _reaches(limit, now)
-            + " THEN "
-            + P(pause_reason(limit))
-            for agent, limit in pausing.items()
-        )
-        sets.append("status_reason = CASE " + reasons + " ELSE status_reason END")
+        sets.extend(_pause_sets(pausing, now))
     statements.append(
         (
             "release",
             f"UPDATE {AGENT} SET "
             + COMMA.join(sets)
             + " WHERE id IN ("
-            + COMMA.join(P(agent) for agent in agent_ids)
+            + COMMA.join(param(agent) for agent in agent_ids)
             + ")",
         )
     )
     return statements
+
+
+def _pause_sets(pausing: dict[int, int], now: dt.datetime) -> list[Sql]:
+    """The SET terms that put on break each agent of `pausing` at its limit."""
+    sets = []
+    pauses = Sql(" OR ").join(
+        "(id = " + param(agent) + " AND " + _reaches(limit, now) + ")"
+        for agent, limit in pausing.items()
+    )
+    for column, value in (
+        ("status", AgentStatus.BREAK.value),
+        ("status_until", None),
+        ("status_changed_at", db_datetime(now)),
+    ):
+        sets.append(
+            f"{column} = CASE WHEN "
+            + pauses
+            + " THEN "
+            + param(value)
+            + f" ELSE {column} END"
+        )
+    reasons = Sql(" ").join(
+        "WHEN id = "
+        + param(agent)
+        + " AND "
+        + _reaches(limit, now)
+        + " THEN "
+        + param(pause_reason(limit))
+        for agent, limit in pausing.items()
+    )
+    sets.append("status_reason = CASE " + reasons + " ELSE status_reason END")
+    return sets
 
 
 def pause_reason(limit: int) -> str:
@@ -159,22 +158,22 @@ def pause_reason(limit: int) -> str:
 
 def _reaches(limit: int, now: dt.datetime) -> Sql:
     """The row (as it was) pauses at this no-answer: available, at the limit."""
-    return _rules([rules.AVAILABLE], now) + " AND missed_in_row + 1 >= " + P(limit)
+    return _rules([rules.AVAILABLE], now) + " AND missed_in_row + 1 >= " + param(limit)
 
 
 def _pause_history(agent_id: int, limit: int, now: dt.datetime) -> Sql:
     return (
         f"INSERT INTO {STATUS_CHANGE} (agent_id, old_status, new_status, reason,"
         " until, changed_at, via, user_id) SELECT id, status, "
-        + P(AgentStatus.BREAK.value)
+        + param(AgentStatus.BREAK.value)
         + ", "
-        + P(pause_reason(limit))
+        + param(pause_reason(limit))
         + ", NULL, "
-        + P(_dt(now))
+        + param(db_datetime(now))
         + ", "
-        + P(StatusVia.MISSED_CALLS.value)
+        + param(StatusVia.MISSED_CALLS.value)
         + f", NULL FROM {AGENT} WHERE id = "
-        + P(agent_id)
+        + param(agent_id)
         + " AND "
         + _reaches(limit, now)
     )
@@ -189,23 +188,26 @@ def start_wrapup(
     answer counts.
     """
     ours = (
-        "(engaged_call_sid = " + P(call_sid) + " OR " + _rules([rules.NOT_ENGAGED], now)
+        "(engaged_call_sid = "
+        + param(call_sid)
+        + " OR "
+        + _rules([rules.NOT_ENGAGED], now)
     )
     ours += ")"
-    until = _dt(now + dt.timedelta(seconds=wrapup_seconds))
+    until = db_datetime(now + dt.timedelta(seconds=wrapup_seconds))
     return (
         f"UPDATE {AGENT} SET engaged_until = CASE WHEN "
         + ours
         + " THEN "
-        + P(until)
+        + param(until)
         + " ELSE engaged_until END, engaged_call_sid = CASE WHEN "
         + ours
         + " THEN "
-        + P(call_sid)
+        + param(call_sid)
         + " ELSE engaged_call_sid END, last_answered_at = "
-        + P(_dt(now))
+        + param(db_datetime(now))
         + ", missed_in_row = 0 WHERE id = "
-        + P(agent_id)
+        + param(agent_id)
     )
 
 
@@ -221,11 +223,11 @@ def hold_for_conversation(
     limit = dt.timedelta(seconds=max_seconds) if max_seconds else CONVERSATION_HOLD
     return (
         f"UPDATE {AGENT} SET engaged_until = "
-        + P(_dt(now + limit))
+        + param(db_datetime(now + limit))
         + " WHERE id = "
-        + P(agent_id)
+        + param(agent_id)
         + " AND engaged_call_sid = "
-        + P(call_sid)
+        + param(call_sid)
     )
 
 
@@ -240,13 +242,13 @@ def mark_answered(*, agent_id: int, now: dt.datetime) -> Sql:
     today = _local_date(agent_id, now)
     return (
         f"UPDATE {MEMBERSHIP} AS m SET idle_since = "
-        + P(_dt(now))
+        + param(db_datetime(now))
         + ", answered_today = CASE WHEN m.answered_on = "
         + today
         + " THEN m.answered_today + 1 ELSE 1 END, answered_on = "
         + today
         + f" FROM {GROUP} g WHERE g.id = m.group_id AND m.agent_id = "
-        + P(agent_id)
+        + param(agent_id)
     )
 
 
@@ -294,14 +296,15 @@ def advance_rotation(
         return None
     group.rotation = engine.Rotation(group.rotation).advanced(mine)
     value = connection.ops.adapt_json_value(group.rotation, None)
-    return f"UPDATE {GROUP} SET rotation = " + P(value) + " WHERE id = " + P(group.pk)
+    return (
+        f"UPDATE {GROUP} SET rotation = "
+        + param(value)
+        + " WHERE id = "
+        + param(group.pk)
+    )
 
 
 def _rules(eligibility, now: dt.datetime) -> Sql:
     return SqlContext(moment=now, aliases={"agent": AGENT}).fragment(
         all_of(eligibility)
     )
-
-
-def _dt(moment: dt.datetime | None):
-    return None if moment is None else connection.ops.adapt_datetimefield_value(moment)

@@ -2,7 +2,7 @@
 
 The decision is `routing.decision.events.apply_event` (plain data); this module
 reads what it needs and writes what it says, through the routing core's own
-writes (`routing.calls.call_state.settlement_statements`: outcomes, freed agents, wrap-up,
+writes (`routing.calls.batch.Batch.add_settlement`: outcomes, freed agents, wrap-up,
 the call's end), in one short transaction with the request's log row.
 
 Events of one call are serialised by a lock on the call's row (SQLite's writers
@@ -16,15 +16,16 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from agents.sql import execute
 from routing.calls import call_state, claims
-from routing.calls.batch import Batch, Conflict, execute
+from routing.calls.batch import CONFLICT_RETRIES, Batch, Conflict
 from routing.calls.requestlog import Received, log_request
 from routing.decision import engine, events
 from routing.decision.events import CallEnd, CallState, EventEffect, Leg
+from routing.exotel import statuses
 from routing.exotel.events import ConnectEvent
 from routing.models import Attempt, Call, CallResult, Outcome
 
-CONFLICT_RETRIES = 5
 FINAL_RESULTS = (CallResult.ANSWERED, CallResult.ABANDONED)
 
 
@@ -108,55 +109,65 @@ def _write(
             ringing_at=now
         )
     if effect.answered:
-        answered = Attempt.objects.filter(
-            pk=effect.answered, outcome=Outcome.PENDING, answered_at__isnull=True
-        ).update(answered_at=now)
-        first = Call.objects.filter(pk=call.pk, answered_at__isnull=True).update(
-            answered_at=now, answer_seconds=effect.answer_seconds
-        )
-        if not (answered and first):
-            raise Conflict(f"call {call.sid}: answered meanwhile")
-        agent_id = offers[effect.answered].agent_id
-        if agent_id:
-            execute(
-                claims.hold_for_conversation(
-                    agent_id=agent_id,
-                    call_sid=call.sid,
-                    max_seconds=call.group.max_conversation_seconds
-                    if call.group
-                    else None,
-                    now=now,
-                )
-            )
-        if effect.reopens:
-            Call.objects.filter(pk=call.pk, result=CallResult.NOT_ANSWERED).update(
-                result=CallResult.IN_PROGRESS, ended_at=None
-            )
+        _record_answer(call, effect, offers, now=now)
     closures = [
-        engine.Closure(offers[attempt_id], outcome, missed=outcome == engine.NO_ANSWER)
+        engine.Closure(
+            offers[attempt_id], outcome, missed=outcome == statuses.NO_ANSWER
+        )
         for attempt_id, outcome in effect.closed
     ]
     answerer = None
     if effect.ends == CallEnd.ANSWERED:
         answerer = offers[effect.completed]
-        if answerer.outcome == engine.PENDING:
-            closures.append(engine.Closure(answerer, engine.ANSWERED))
+        if answerer.outcome == statuses.PENDING:
+            closures.append(engine.Closure(answerer, statuses.COMPLETED))
     if closures or effect.ends:
         batch = Batch(call_id=call.pk)
-        call_state.settlement_statements(
-            batch,
+        batch.add_settlement(
             call,
             engine.Settlement(
                 closures=tuple(closures),
                 answered=answerer,
                 result=str(effect.ends) if effect.ends else "",
             ),
-            request=event.request,
+            talk_seconds=event.request.dial_call_duration,
             now=now,
         )
         # Inside this transaction the batch runs statement by statement, each
         # checked; a check that fails raises Conflict and the event decides again.
         batch.run()
+
+
+def _record_answer(
+    call: Call,
+    effect: EventEffect,
+    offers: dict[int, engine.Offer],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Record the answer: its time, the conversation's hold, a call reopened."""
+    answered = Attempt.objects.filter(
+        pk=effect.answered, outcome=Outcome.PENDING, answered_at__isnull=True
+    ).update(answered_at=now)
+    first = Call.objects.filter(pk=call.pk, answered_at__isnull=True).update(
+        answered_at=now, answer_seconds=effect.answer_seconds
+    )
+    if not (answered and first):
+        raise Conflict(f"call {call.sid}: answered meanwhile")
+    agent_id = offers[effect.answered].agent_id
+    if agent_id:
+        execute(
+            claims.hold_for_conversation(
+                agent_id=agent_id,
+                call_sid=call.sid,
+                max_seconds=call.group.max_conversation_seconds if call.group else None,
+                now=now,
+            )
+        )
+    if effect.reopens:
+        Call.objects.filter(pk=call.pk, result=CallResult.NOT_ANSWERED).update(
+            result=CallResult.IN_PROGRESS, ended_at=None
+        )
 
 
 def _log(

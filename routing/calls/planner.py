@@ -1,6 +1,6 @@
 """Read helpers shared by every consumer of a routing decision.
 
-The overflow chain of a group and the knobs routing reads from each group, as the
+The overflow chain of a group and the settings routing reads from each group, as the
 plain data `routing.decision.engine` plans with; the candidates of each group, as pools.
 Reads only: the writes of a request are in `routing.calls.claims` and
 `routing.calls.call_state`.
@@ -32,9 +32,9 @@ def overflow_chain(group: AgentGroup) -> list[AgentGroup]:
     return chain
 
 
-def knobs(group: AgentGroup) -> engine.GroupKnobs:
+def group_settings(group: AgentGroup) -> engine.GroupSettings:
     """Return what the planner needs of `group`."""
-    return engine.GroupKnobs(
+    return engine.GroupSettings(
         id=group.pk,
         slug=group.slug,
         strategy=Strategy(group.strategy).label,
@@ -152,12 +152,12 @@ def plan_with_reads(
     lost_agent_ids: frozenset[int] = frozenset(),
 ) -> engine.Plan:
     """Plan, reading each group's candidates as the planner reaches it."""
-    chain_knobs = [knobs(group) for group in chain]
+    chain_settings = [group_settings(group) for group in chain]
     while True:
         plan = engine.plan(
             offers=offers,
             settlement=settlement,
-            chain=chain_knobs,
+            chain=chain_settings,
             pools=pools.pools,
             now=now,
             call_over=call_over,
@@ -173,6 +173,6 @@ def plan_with_reads(
         }
         pools.read(
             plan.needs,
-            slots=chain_knobs[0].batch_size,
+            slots=chain_settings[0].batch_size,
             exclude_agent_ids=sorted(excluded),
         )

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.http import QueryDict
 
-from agents.sql import Sql
-from routing.calls.batch import execute
+from agents.sql import COMMA, Sql, execute
 from routing.models import Call, WebhookRequest
 
 MAX_PARAMS = 50
@@ -99,6 +98,6 @@ def insert_log(
         " duration_ms, received_at) VALUES ("
         + call_id
         + ", "
-        + Sql(", ").join(Sql.param(value) for value in values)
+        + COMMA.join(Sql.param(value) for value in values)
         + ")"
     )

@@ -29,7 +29,7 @@ from agents.models import AgentGroup, Strategy
 from agents.rules.language import TABLES, Clock
 from agents.rules.render import SqlContext
 from agents.rules.roster import all_of
-from agents.sql import Sql
+from agents.sql import COMMA, Sql, db_datetime, param
 from routing.decision.engine import Candidate
 from routing.models import Attempt, Call, Outcome
 
@@ -51,8 +51,6 @@ ORDER_OF_J = ", ".join(f"j.{term}" for term in ORDER.split(", "))
 INDEX_ORDER = "m.priority, m.position, a.name, a.id"  # membership_order_idx
 AND = Sql(" AND ")
 OR = Sql(" OR ")
-COMMA = Sql(", ")
-P = Sql.param
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ class MemberQuery:
     # One method per term.
 
     def in_group(self) -> Sql:
-        return "m.group_id = " + P(self.group.pk)
+        return "m.group_id = " + param(self.group.pk)
 
     def eligible(self) -> Sql:
         """The roster's rules (agents.rules.ELIGIBLE) for this group's members."""
@@ -97,7 +95,7 @@ class MemberQuery:
         """
         return (
             f"NOT EXISTS (SELECT 1 FROM {ATTEMPT} x WHERE x.call_id = "
-            + P(call_id)
+            + param(call_id)
             + " AND (x.agent_id = a.id OR x.number = a.phone))"
         )
 
@@ -110,13 +108,13 @@ class MemberQuery:
             "CASE WHEN a.id = ("
             f"SELECT s.agent_id FROM {ATTEMPT} s JOIN {CALL} c ON c.id = s.call_id"
             " WHERE s.group_id = "
-            + P(self.group.pk)
+            + param(self.group.pk)
             + " AND c.caller = "
-            + P(self.caller)
+            + param(self.caller)
             + " AND s.outcome = "
-            + P(Outcome.COMPLETED.value)
+            + param(Outcome.COMPLETED.value)
             + " AND s.outcome_at >= "
-            + P(_datetime(since))
+            + param(db_datetime(since))
             + " ORDER BY s.outcome_at DESC LIMIT 1) THEN 1 ELSE 0 END"
         )
 
@@ -131,15 +129,15 @@ class MemberQuery:
         (an OR of the tiers would only filter, from the group's first member)."""
         return [
             "(m.priority = "
-            + P(int(tier))
+            + param(int(tier))
             + " AND m.position >= "
-            + P(position)
+            + param(position)
             + " AND (m.position > "
-            + P(position)
+            + param(position)
             + " OR (m.position = "
-            + P(position)
+            + param(position)
             + " AND a.name > "
-            + P(name)
+            + param(name)
             + ")))"
             for tier, (position, name) in self.group.rotation.items()
         ]
@@ -147,7 +145,7 @@ class MemberQuery:
     def answered_today(self) -> Sql:
         """Fewest calls: the member's count is of the group's local day now."""
         today = Clock.of(self.moment, self.group.timezone).date
-        return "m.answered_on = " + P(connection.ops.adapt_datefield_value(today))
+        return "m.answered_on = " + param(connection.ops.adapt_datefield_value(today))
 
     def strategy_key(self) -> Sql:
         """The strategy's order within a tier, as one sortable column."""
@@ -190,7 +188,9 @@ class MemberQuery:
             conditions.append(self.never_offered(call_id))
         if exclude_agent_ids:
             conditions.append(
-                "a.id NOT IN (" + COMMA.join(P(pk) for pk in exclude_agent_ids) + ")"
+                "a.id NOT IN ("
+                + COMMA.join(param(pk) for pk in exclude_agent_ids)
+                + ")"
             )
         where = AND.join(conditions)
         scans = []
@@ -297,7 +297,7 @@ class MemberQuery:
             + f" FROM {self._tables()} WHERE "
             + where
             + f" ORDER BY {order} LIMIT "
-            + P(limit)
+            + param(limit)
         )
 
     def _strategy_scans(self, where: Sql, limit: int) -> list[Sql]:
@@ -329,10 +329,6 @@ class MemberQuery:
         return [
             self._scan(where, limit, order=f"m.priority, strategy_key, {INDEX_ORDER}")
         ]
-
-
-def _datetime(moment: dt.datetime):
-    return connection.ops.adapt_datetimefield_value(moment)
 
 
 def _candidate(row) -> Candidate:

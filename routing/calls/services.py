@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError
 
-from agents.models import AgentGroup, Strategy
-from routing.calls import call_state, claims
-from routing.calls.batch import Batch, ClaimsLost
+from agents.models import AgentGroup
+from routing.calls import call_state
+from routing.calls.batch import CONFLICT_RETRIES, Batch, ClaimsLost
 from routing.calls.call_state import UnknownGroup
 from routing.calls.planner import (
     Pools,
@@ -30,7 +30,7 @@ from routing.calls.planner import (
     plan_with_reads,
     remember_entry_group,
 )
-from routing.calls.requestlog import Received, insert_log, log_request
+from routing.calls.requestlog import Received, log_request
 from routing.decision import engine
 from routing.exotel.requests import ExotelRequest
 from routing.models import Call, CallResult
@@ -44,7 +44,6 @@ __all__ = [
     "route_call",
 ]
 
-CONFLICT_RETRIES = 5
 # Each lost claim rules one more agent out, so the replanning ends by itself when
 # the group runs out; this only bounds a pathological case.
 CLAIM_RETRIES = 50
@@ -104,7 +103,7 @@ def _route_once(
         request=request,
         group_slug=group_slug,
         now=now,
-        also=guess.sql if guess else None,
+        guessed_candidates=guess.sql if guess else None,
     )
     chain = overflow_chain(call.group) if call.group else []
     settlement = engine.settle(
@@ -117,6 +116,23 @@ def _route_once(
     if guess and call.pk is None and guess.fits(call.group):
         guess.fill(pools, guessed)
     remember_entry_group(group_slug, call.group)
+    return _plan_and_write(
+        call, offers, settlement, chain, pools, request, received, now=now
+    )
+
+
+def _plan_and_write(
+    call: Call,
+    offers: list[engine.Offer],
+    settlement: engine.Settlement,
+    chain: list[AgentGroup],
+    pools: Pools,
+    request: ExotelRequest,
+    received: Received | None,
+    *,
+    now: dt.datetime,
+) -> RouteAnswer:
+    """Plan, then write the plan's batch; plan again without agents claimed away."""
     lost: frozenset[int] = frozenset()
     call_over = call.result == CallResult.ABANDONED
     is_new = call.pk is None
@@ -170,44 +186,19 @@ def _route_batch(
         batch.new_call = lambda _call: call_state.insert_call(
             call, result=settlement.result, now=now
         )
-    call_state.settlement_statements(batch, call, settlement, request=request, now=now)
-    if plan.new:
-        claimed = claims.claimed_agent_ids(plan.new)
-        if claimed:
-            statement = claims.claim_agents(plan.new, call_sid=call.sid, now=now)
-            batch.add(
-                "claim",
-                lambda _call: statement,
-                claims=claimed,
-                recheck=lambda: claims.still_claimable(claimed, now=now),
-            )
-        batch.add(
-            "offers",
-            lambda call_id: call_state.insert_attempts(
-                call_id, plan.new, first_position=len(offers) + 1, now=now
-            ),
-        )
-        for group in chain:
-            if group.strategy == Strategy.ROUND_ROBIN:
-                rotation = claims.advance_rotation(group, plan.new)
-                if rotation is not None:
-                    batch.add("rotation", lambda _call, sql=rotation: sql)
-    if received is not None:
-        body = ",".join(plan.numbers)
-        notes = "; ".join([*settlement.notes, *plan.notes, *plan.reasons])
-        group_slug = call.group.slug if call.group else ""
-        batch.add(
-            "log",
-            lambda call_id: insert_log(
-                received,
-                call_id,
-                group_slug=group_slug,
-                status_code=200,
-                body=body,
-                notes=notes,
-                now=now,
-            ),
-        )
+    batch.add_settlement(
+        call, settlement, talk_seconds=request.dial_call_duration, now=now
+    )
+    batch.add_offers(
+        call, plan.new, chain=chain, first_position=len(offers) + 1, now=now
+    )
+    batch.add_log(
+        received,
+        group_slug=call.group.slug if call.group else "",
+        body=",".join(plan.numbers),
+        notes="; ".join([*settlement.notes, *plan.notes, *plan.reasons]),
+        now=now,
+    )
     return batch
 
 
@@ -264,24 +255,15 @@ def _record(
             parallel_ringing=bool(call.group and call.group.parallel_ringing),
         )
         batch = Batch(call_id=call.pk)
-        call_state.settlement_statements(
-            batch, call, settlement, request=request, now=now
+        batch.add_settlement(
+            call, settlement, talk_seconds=request.dial_call_duration, now=now
         )
-        if received is not None:
-            group_slug = call.group.slug if call.group else ""
-            notes = "; ".join(settlement.notes)
-            batch.add(
-                "log",
-                lambda call_id, group_slug=group_slug, notes=notes: insert_log(
-                    received,
-                    call_id,
-                    group_slug=group_slug,
-                    status_code=200,
-                    body="",
-                    notes=notes,
-                    now=now,
-                ),
-            )
+        batch.add_log(
+            received,
+            group_slug=call.group.slug if call.group else "",
+            notes="; ".join(settlement.notes),
+            now=now,
+        )
         try:
             if batch.steps:
                 batch.run()

@@ -12,17 +12,17 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-PENDING = "pending"
-ANSWERED = "completed"
-NO_ANSWER = "no-answer"
-FAILED = "failed"
-CANCELED = "canceled"
-EXPIRED = "expired"
-
-# Call results (routing.models.CallResult values).
-RESULT_ANSWERED = "answered"
-RESULT_NOT_ANSWERED = "not-answered"
-RESULT_ABANDONED = "abandoned"
+from routing.exotel.statuses import (
+    ABANDONED,
+    ANSWERED,
+    CANCELED,
+    COMPLETED,
+    EXPIRED,
+    FAILED,
+    NO_ANSWER,
+    NOT_ANSWERED,
+    PENDING,
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Report:
 
 
 @dataclass(frozen=True)
-class GroupKnobs:
+class GroupSettings:
     """The settings of one group of the chain that routing reads."""
 
     id: int
@@ -162,7 +162,7 @@ def settle(
     closures: list[Closure] = []
     if reported is not None:
         closures.append(Closure(reported, status, missed=status == NO_ANSWER))
-    answered = reported if status == ANSWERED and reported is not None else None
+    answered = reported if status == COMPLETED and reported is not None else None
     ending = report.hangup or report.ends_call or answered is not None
     for offer in pending:
         if offer is reported:
@@ -183,11 +183,11 @@ def settle(
             closures.append(Closure(offer, EXPIRED))
     result = ""
     if answered is not None:
-        result = RESULT_ANSWERED
+        result = ANSWERED
     elif report.hangup:
-        result = RESULT_ABANDONED
+        result = ABANDONED
     elif report.ends_call:
-        result = RESULT_NOT_ANSWERED
+        result = NOT_ANSWERED
     return Settlement(
         closures=tuple(closures),
         answered=answered,
@@ -248,7 +248,7 @@ def plan(
     *,
     offers: Sequence[Offer],
     settlement: Settlement,
-    chain: Sequence[GroupKnobs],
+    chain: Sequence[GroupSettings],
     pools: Mapping[int, Pool],
     now: dt.datetime,
     call_over: bool = False,
@@ -306,7 +306,7 @@ def plan(
     return Plan(pending=pending, new=tuple(new))
 
 
-def reason_for(group: GroupKnobs, candidate: Candidate) -> str:
+def reason_for(group: GroupSettings, candidate: Candidate) -> str:
     """Say why the candidate was chosen, for the supervisor reading the log."""
     why = f"tier {candidate.priority}, {group.strategy.lower()}"
     if candidate.sticky:
@@ -314,7 +314,7 @@ def reason_for(group: GroupKnobs, candidate: Candidate) -> str:
     return f"{group.slug}: {why}"
 
 
-def _agent_offer(group: GroupKnobs, candidate: Candidate, *, now) -> NewOffer:
+def _agent_offer(group: GroupSettings, candidate: Candidate, *, now) -> NewOffer:
     hold = dt.timedelta(seconds=group.hold_seconds) if group.hold_seconds else None
     return NewOffer(
         number=candidate.number,

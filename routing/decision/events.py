@@ -17,17 +17,18 @@ decided from (a pending offer, a time not yet recorded, a call not yet ended).
 """
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
-from routing.decision.engine import FAILED, passed_by
-from routing.exotel.events import (
+from routing.decision.engine import passed_by
+from routing.exotel import statuses
+from routing.exotel.events import ConnectEvent, EventKind
+from routing.exotel.statuses import (
     CANCELED,
     COMPLETED,
-    LEG_STATUSES,
+    DIAL_CALL_STATUSES,
+    FAILED,
     PENDING,
-    ConnectEvent,
-    EventKind,
 )
 
 
@@ -58,9 +59,9 @@ class CallState:
 
 
 class CallEnd(StrEnum):
-    ANSWERED = "answered"
-    NOT_ANSWERED = "not-answered"
-    ABANDONED = "abandoned"
+    ANSWERED = statuses.ANSWERED
+    NOT_ANSWERED = statuses.NOT_ANSWERED
+    ABANDONED = statuses.ABANDONED
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,18 @@ def apply_event(
         case EventKind.TERMINAL:
             return _terminal(call, leg, event, now=now)
     return EventEffect(note=f"event {event.event_type or event.kind}: nothing to do")
+
+
+def _answered_call_ended(call: CallState, answerer: Leg) -> EventEffect:
+    """The call `answerer` answered is over: the other pending offers are canceled."""
+    return EventEffect(
+        note=f"call answered by {answerer.number} ended",
+        closed=tuple(
+            (other.attempt_id, CANCELED) for other in _pending(call, but=answerer)
+        ),
+        ends=CallEnd.ANSWERED,
+        completed=answerer.attempt_id,
+    )
 
 
 def _pending(call: CallState, *, but: Leg | None = None) -> list[Leg]:
@@ -170,24 +183,10 @@ def _terminal(
         if leg is not None and leg is not answered:
             closing = ((leg.attempt_id, CANCELED),) if leg.outcome == PENDING else ()
             return EventEffect(note=f"{leg.number} ended", closed=closing)
-        return EventEffect(
-            note=f"call answered by {answered.number} ended",
-            closed=tuple(
-                (other.attempt_id, CANCELED) for other in _pending(call, but=answered)
-            ),
-            ends=CallEnd.ANSWERED,
-            completed=answered.attempt_id,
-        )
+        return _answered_call_ended(call, answered)
     if leg is not None and leg.outcome == PENDING and event.status == COMPLETED:
         # Answered, and over, without an answered event: no answer time to keep.
-        return EventEffect(
-            note=f"call answered by {leg.number} ended",
-            closed=tuple(
-                (other.attempt_id, CANCELED) for other in _pending(call, but=leg)
-            ),
-            ends=CallEnd.ANSWERED,
-            completed=leg.attempt_id,
-        )
+        return _answered_call_ended(call, leg)
     if leg is None and event.status == COMPLETED and not event.caller_hung_up:
         # Someone answered, but without a number nobody can tell who: the
         # pending offers keep their agents until their hold runs out.
@@ -225,26 +224,4 @@ def _terminal(
 
 def _leg_end(status: str) -> str:
     """Return the outcome of a leg that ended unanswered (canceled if unknown)."""
-    return status if status in LEG_STATUSES and status != COMPLETED else CANCELED
-
-
-def advance(call: CallState, effect: EventEffect, *, now: dt.datetime) -> CallState:
-    """Return `call` once `effect` is applied: the plain-data twin of the writes."""
-    closed = dict(effect.closed)
-    legs = []
-    for leg in call.legs:
-        if leg.attempt_id == effect.ringing and leg.ringing_at is None:
-            leg = replace(leg, ringing_at=now)
-        if leg.attempt_id == effect.answered:
-            leg = replace(leg, answered_at=now)
-        if leg.outcome == PENDING and leg.attempt_id in closed:
-            leg = replace(leg, outcome=closed[leg.attempt_id])
-        if leg.outcome == PENDING and leg.attempt_id == effect.completed:
-            leg = replace(leg, outcome=COMPLETED)
-        legs.append(leg)
-    return CallState(
-        legs=tuple(legs),
-        final=call.final or effect.ends in (CallEnd.ANSWERED, CallEnd.ABANDONED),
-        ended=(call.ended and not effect.reopens) or effect.ends is not None,
-        parallel_ringing=call.parallel_ringing,
-    )
+    return status if status in DIAL_CALL_STATUSES and status != COMPLETED else CANCELED

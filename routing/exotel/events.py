@@ -14,11 +14,9 @@ from routing.exotel.requests import (
     ExotelRequestError,
     parse_exotel_request,
 )
+from routing.exotel.statuses import CANCELED, COMPLETED, DIAL_CALL_STATUSES
 
-PENDING = "pending"
-COMPLETED = "completed"
-CANCELED = "canceled"
-LEG_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+# A leg's Status while it is answered (its end is one of DIAL_CALL_STATUSES).
 ANSWERED_STATUSES = frozenset({"answered", "in-progress"})
 MAX_LOGGED_TEXT = 40
 
@@ -54,7 +52,7 @@ class ConnectEvent:
     call_sid: str
     kind: EventKind
     number: str = ""  # E.164 of the leg (DialWhomNumber), "" for the whole call
-    status: str = ""  # the leg's end: one of LEG_STATUSES, or ""
+    status: str = ""  # the leg's end: one of DIAL_CALL_STATUSES, or ""
     dial_call_duration: int | None = None
     caller_hung_up: bool = False  # CallType=client-hangup
     event_type: str = ""  # as sent, for the log
@@ -84,7 +82,7 @@ def parse_connect_event(values: Mapping[str, str]) -> ConnectEvent:
         for name in ("dialcallstatus", "status", "callstatus")
     ]
     kind = EVENT_TYPES.get(event_type) or _kind_of_status(statuses)
-    status = next((status for status in statuses if status in LEG_STATUSES), "")
+    status = next((status for status in statuses if status in DIAL_CALL_STATUSES), "")
     if not status and event_type in ("completed", "cancelled", "canceled"):
         status = COMPLETED if event_type == "completed" else CANCELED
     return ConnectEvent(
@@ -106,6 +104,6 @@ def _kind_of_status(statuses: list[str]) -> EventKind:
             return EventKind.RINGING
         if status in ANSWERED_STATUSES:
             return EventKind.ANSWERED
-        if status in LEG_STATUSES:
+        if status in DIAL_CALL_STATUSES:
             return EventKind.TERMINAL
     return EventKind.UNKNOWN

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 
 from agents.phones import normalize_phone
+from routing.exotel.statuses import DIAL_CALL_STATUSES
 
 CALL_SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-DIAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 MAX_DIGITS = 50
 MAX_LOGGED_VALUE = 200
 MAX_NOTED_VALUE = 40

@@ -18,15 +18,19 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from routing import metrics
 from routing.calls.connect_events import record_connect_event
 from routing.calls.requestlog import Received, storable
 from routing.exotel.connect import ConnectSettings, render_connect_answer
 from routing.exotel.events import ConnectEventError, parse_connect_event
-from routing.http.answering import check_webhook_token, log_request_line, text_response
-from routing.http.dial_whom import DATABASE_UNAVAILABLE, answer_call, log_rejection
+from routing.http.answering import (
+    DATABASE_UNAVAILABLE,
+    answer_call,
+    check_webhook_token,
+    log_rejection,
+    log_request_line,
+    text_response,
+)
 from routing.models import WebhookRequest
-from routing.outage import last_known, spool
 from routing.outage.deadline import database_deadline
 
 VERSION_HEADER = "Exotel-Version"
@@ -52,8 +56,9 @@ def connect(
         render=lambda answer: _json_answer(
             answer.numbers, ConnectSettings.of_group(answer.group), events_url
         ),
-        degraded=lambda exotel_request, failure: _degraded(
-            request, received, exotel_request, group_slug, failure, events_url
+        # The group's settings are in the database too: only the numbers are known.
+        render_numbers=lambda numbers: _json_answer(
+            numbers, ConnectSettings(), events_url
         ),
     )
 
@@ -81,23 +86,21 @@ def connect_events(request: HttpRequest, token: str) -> HttpResponse:
             )
     except DATABASE_UNAVAILABLE as failure:
         connection.close()
-        _log_line(
+        log_request_line(
             request,
             received,
-            [],
-            status=200,
             group="",
+            status=200,
             error=f"database unavailable, event not recorded: {failure}",
             degraded=True,
         )
         return response
     call = record.call
-    _log_line(
+    log_request_line(
         request,
         received,
-        [],
-        status=200,
         group=call.group.slug if call and call.group else "",
+        status=200,
         error=record.effect.note,
     )
     return response
@@ -108,7 +111,7 @@ def _refused(
 ) -> HttpResponse:
     """Answer an event we cannot act on: 200 all the same, the reason logged."""
     log_rejection(received, str(rejection), status=200, group="")
-    _log_line(request, received, [], status=200, group="", error=str(rejection))
+    log_request_line(request, received, group="", status=200, error=str(rejection))
     return text_response("")
 
 
@@ -165,72 +168,3 @@ def _json_answer(
         numbers=numbers, settings=group_settings, events_url=events_url
     )
     return HttpResponse(json.dumps(answer), content_type="application/json")
-
-
-def _degraded(
-    request: HttpRequest,
-    received: Received,
-    exotel_request,
-    group_slug: str | None,
-    failure: Exception,
-    events_url: str,
-) -> HttpResponse:
-    """Answer the last-known list as JSON; 503 (the Fallback URL) without one."""
-    group, numbers = last_known.recall(
-        group_slug=group_slug,
-        exophone=exotel_request.exophone,
-        digits=exotel_request.digits,
-    )
-    if numbers:
-        # The group's settings are in the database too: only the numbers are known.
-        response = _json_answer(numbers, ConnectSettings(), events_url)
-        error = f"database unavailable, answered {group}'s last-known list"
-    else:
-        response = text_response("database unavailable", status=503)
-        error = f"database unavailable, no last-known list for {group or 'this call'}"
-    # Kept for the call log as Dial Whom's are: the numbers, never the JSON (its
-    # events URL carries the token).
-    kept = spool.keep(
-        endpoint=WebhookRequest.Endpoint.CONNECT,
-        request=request,
-        group_slug=group,
-        response=text_response(",".join(numbers), status=response.status_code),
-        notes=error,
-        started=received.started,
-    )
-    if not kept:
-        error += " (not spooled: the call log will miss it)"
-    metrics.DEGRADED.labels(endpoint=WebhookRequest.Endpoint.CONNECT).inc()
-    _log_line(
-        request,
-        received,
-        numbers,
-        status=response.status_code,
-        group=group,
-        error=f"{error}: {failure}",
-        degraded=True,
-    )
-    return response
-
-
-def _log_line(
-    request: HttpRequest,
-    received: Received,
-    numbers: list[str],
-    *,
-    status: int,
-    group: str,
-    error: str = "",
-    degraded: bool = False,
-) -> None:
-    # The log line reads the numbers from a text answer; the JSON one carries
-    # the token (in the events URL), so the line is given the numbers alone.
-    log_request_line(
-        request,
-        endpoint=received.endpoint,
-        group=group,
-        response=text_response(",".join(numbers), status=status),
-        started=received.started,
-        error=error,
-        degraded=degraded,
-    )

@@ -6,29 +6,27 @@ service call (which writes the request's log row with its decision) and renders
 """
 
 import time
-from collections.abc import Callable
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_safe
 
 from routing.calls import services
-from routing.calls.requestlog import Received, log_request
-from routing.exotel.requests import (
-    ExotelRequest,
-    ExotelRequestError,
-    parse_exotel_request,
+from routing.calls.requestlog import Received
+from routing.exotel.requests import ExotelRequestError, parse_exotel_request
+from routing.http.answering import (
+    DATABASE_UNAVAILABLE,
+    answer_call,
+    check_webhook_token,
+    log_request_line,
+    reject,
+    text_response,
 )
-from routing.http.answering import check_webhook_token, log_request_line, text_response
 from routing.models import WebhookRequest
-from routing.outage import degraded, last_known
+from routing.outage import degraded
 from routing.outage.deadline import database_deadline
-
-# What an unreachable, stopped or hung database raises (psycopg's errors wrapped
-# by Django; the deadline's watchdog makes a hang one of these too).
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 @csrf_exempt
@@ -49,61 +47,8 @@ def dial_whom(
         received,
         group_slug,
         render=lambda answer: text_response(answer.body),
-        degraded=lambda _exotel_request, failure: degraded.dial_whom_degraded(
-            request, group_slug, failure, received.started
-        ),
+        render_numbers=lambda numbers: text_response(",".join(numbers)),
     )
-
-
-def answer_call(
-    request: HttpRequest,
-    received: Received,
-    group_slug: str | None,
-    *,
-    render: Callable[[services.RouteAnswer], HttpResponse],
-    degraded: Callable[[ExotelRequest, Exception], HttpResponse],
-) -> HttpResponse:
-    """Parse, make the one routing service call, render its answer.
-
-    What Dial Whom and Programmable Connect share: they differ only in how the
-    same decision is written (`render`), and answered in an outage (`degraded`).
-    """
-    try:
-        exotel_request = parse_exotel_request(request.GET)
-    except ExotelRequestError as rejection:
-        return reject(request, received, str(rejection), 400, group_slug)
-    now = timezone.now()
-    try:
-        with database_deadline():
-            answer = services.route_call(
-                request=exotel_request,
-                group_slug=group_slug,
-                now=now,
-                received=received,
-            )
-    except services.UnknownGroup:
-        return reject(request, received, f"unknown group {group_slug!r}", 404, "")
-    except services.CallContention as contention:
-        # Exotel then asks the Fallback URL, which decides afresh.
-        return reject(request, received, str(contention), 503, group_slug)
-    except DATABASE_UNAVAILABLE as failure:
-        connection.close()  # a broken persistent connection must not be reused
-        return degraded(exotel_request, failure)
-    # Committed: from here on nothing may turn this answer into another one.
-    response = render(answer)
-    try:
-        with database_deadline():
-            last_known.remember(group=answer.group, now=now)
-    except DATABASE_UNAVAILABLE:
-        connection.close()  # the answer stands; the list waits for the next call
-    # The line names the numbers (a JSON answer carries the token: never logged).
-    _log_line(
-        request,
-        received,
-        text_response(answer.body),
-        answer.group.slug if answer.group else "",
-    )
-    return response
 
 
 @csrf_exempt
@@ -128,59 +73,24 @@ def passthru(request: HttpRequest, token: str) -> HttpResponse:
         return reject(request, received, str(contention), 503, "")
     except DATABASE_UNAVAILABLE as failure:
         connection.close()
-        return degraded.passthru_degraded(request, failure, received.started)
-    response = text_response("")
-    group = call.group.slug if call and call.group else ""
-    _log_line(request, received, response, group, "" if call else "unknown CallSid")
-    return response
-
-
-def reject(
-    request: HttpRequest,
-    received: Received,
-    reason: str,
-    status: int,
-    group_slug: str | None,
-) -> HttpResponse:
-    """Answer a request we cannot act on with its one-line reason, and log it."""
-    response = text_response(reason, status=status)
-    log_rejection(received, reason, status=status, group=group_slug or "")
-    _log_line(request, received, response, group_slug or "", reason)
-    return response
-
-
-def log_rejection(received: Received, reason: str, *, status: int, group: str):
-    """Keep the request we could not act on, if the database answers."""
-    try:
-        with database_deadline():
-            log_request(
-                received,
-                call=None,
-                group_slug=group,
-                status_code=status,
-                body=reason if status != 200 else "",
-                notes=reason,
-                now=timezone.now(),
-            )
-    except DATABASE_UNAVAILABLE:
-        connection.close()  # the log line still records the rejection
-
-
-def _log_line(
-    request: HttpRequest,
-    received: Received,
-    response: HttpResponse,
-    group: str,
-    error: str = "",
-) -> None:
+        note = degraded.spool_call_end(received=received)
+        log_request_line(
+            request,
+            received,
+            group="",
+            status=200,
+            error=f"{note}: {failure}",
+            degraded=True,
+        )
+        return text_response("")
     log_request_line(
         request,
-        endpoint=received.endpoint,
-        group=group,
-        response=response,
-        started=received.started,
-        error=error,
+        received,
+        group=call.group.slug if call and call.group else "",
+        status=200,
+        error="" if call else "unknown CallSid",
     )
+    return text_response("")
 
 
 @require_safe  # uptime checkers ask with HEAD as often as with GET
@@ -191,5 +101,5 @@ def healthz(request: HttpRequest) -> HttpResponse:
             cursor.execute("SELECT 1")
     except DATABASE_UNAVAILABLE:
         connection.close()
-        return text_response("database unavailable", status=503)
+        return text_response(degraded.UNAVAILABLE, status=503)
     return text_response("ok")

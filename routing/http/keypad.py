@@ -10,25 +10,28 @@ when nothing was changed, so the flow can say "done" or "not recognised".
 import time
 from dataclasses import dataclass
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from agents.models import Agent, StatusVia
-from agents.status import break_end, set_agent_status
-from agents.templatetags.agent_status import describe_status
+from agents.status import change_agent_status
+from routing.calls.requestlog import Received, log_request
 from routing.exotel.keypad import KeypadError, parse_keypad_digits
 from routing.exotel.requests import ExotelRequestError, parse_exotel_request
-from routing.http.answering import check_webhook_token, log_request_line, text_response
+from routing.http.answering import (
+    DATABASE_UNAVAILABLE,
+    check_webhook_token,
+    log_request_line,
+    text_response,
+)
 from routing.models import WebhookRequest
 from routing.outage.deadline import database_deadline
 
 ENDPOINT = WebhookRequest.Endpoint.AGENT_STATUS
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
-MAX_STORED_PARAMS = 50
-MAX_STORED_VALUE = 200
+MAX_STORED_BODY = 200
 
 
 @dataclass(frozen=True)
@@ -46,18 +49,18 @@ class NotDone(Exception):
 def agent_status(request: HttpRequest, token: str) -> HttpResponse:
     """Set the calling agent's status from the digits they keyed in."""
     check_webhook_token(token)
-    started = time.perf_counter()
+    received = Received.of(ENDPOINT, request.GET, time.perf_counter())
     try:
         with database_deadline():
-            return _agent_status(request, started)
+            return _agent_status(request, received)
     except DATABASE_UNAVAILABLE as failure:
         connection.close()  # a broken persistent connection must not be reused
         response = text_response("database unavailable", status=503)
-        _log_line(request, response, started, f"database unavailable: {failure}")
+        _log_line(request, received, response, f"database unavailable: {failure}")
         return response
 
 
-def _agent_status(request: HttpRequest, started: float) -> HttpResponse:
+def _agent_status(request: HttpRequest, received: Received) -> HttpResponse:
     now = timezone.now()
     answer = decide(request, now=now)
     if answer.status == 302:
@@ -67,17 +70,16 @@ def _agent_status(request: HttpRequest, started: float) -> HttpResponse:
         response = text_response("")
     else:
         response = text_response(answer.notes, status=answer.status)
-    WebhookRequest.objects.create(
-        endpoint=ENDPOINT,
-        call_sid=_call_sid(request),
-        params=_stored_params(request),
+    log_request(
+        received,
+        call=None,
+        group_slug="",
         status_code=response.status_code,
-        response_body=response.content.decode()[:MAX_STORED_VALUE],
-        notes=answer.notes[:200],
-        duration_ms=(time.perf_counter() - started) * 1000,
-        received_at=now,
+        body=response.content.decode()[:MAX_STORED_BODY],
+        notes=answer.notes,
+        now=now,
     )
-    _log_line(request, response, started, answer.notes)
+    _log_line(request, received, response, answer.notes)
     return response
 
 
@@ -93,11 +95,10 @@ def decide(request: HttpRequest, *, now) -> KeypadAnswer:
             choice = parse_keypad_digits(exotel_request.digits)
         except KeypadError as error:
             raise NotDone(f"{agent.name}: {error}") from error
-        until = break_end(choice.minutes, now=now)
-        outcome = set_agent_status(
+        outcome = change_agent_status(
             agents=Agent.objects.filter(pk=agent.pk),
             status=choice.status,
-            until=until,
+            minutes=choice.minutes,
             via=StatusVia.KEYPAD,
             now=now,
         )
@@ -106,10 +107,7 @@ def decide(request: HttpRequest, *, now) -> KeypadAnswer:
     except NotDone as not_done:
         return KeypadAnswer(302, str(not_done))
     done = "set" if outcome.changed else "already"
-    return KeypadAnswer(
-        200,
-        f"{agent.name}: {done} {describe_status(choice.status, '', until, now=now)}",
-    )
+    return KeypadAnswer(200, f"{agent.name}: {done} {outcome.text}")
 
 
 def _calling_agent(caller: str) -> Agent:
@@ -123,31 +121,11 @@ def _calling_agent(caller: str) -> Agent:
     return agent
 
 
-def _call_sid(request: HttpRequest) -> str:
-    return request.GET.get("CallSid", "").replace("\x00", "")[:64]
-
-
-def _stored_params(request: HttpRequest) -> dict[str, str]:
-    # Bounded, and without NUL: PostgreSQL stores none, in text or JSON.
-    items = list(request.GET.items())[:MAX_STORED_PARAMS]
-    return {
-        key.replace("\x00", "")[:MAX_STORED_VALUE]: value.replace("\x00", "")[
-            :MAX_STORED_VALUE
-        ]
-        for key, value in items
-    }
-
-
 def _log_line(
-    request: HttpRequest, response: HttpResponse, started: float, notes: str
+    request: HttpRequest, received: Received, response: HttpResponse, notes: str
 ) -> None:
     log_request_line(
-        request,
-        endpoint=ENDPOINT,
-        group="",
-        response=response,
-        started=started,
-        error=notes,
+        request, received, group="", status=response.status_code, error=notes
     )
     # Django would log a 4xx or 5xx again with the path, and the path carries
     # the webhook token: this line says it all (`_has_been_logged` is the flag

@@ -357,8 +357,5 @@ def _monitor() -> _Monitor:
 
 
 def watch_breaker() -> None:
-    """Wake the monitor when the breaker opens, so that it starts probing."""
+    """Wake the monitor when the breaker opens (from `RoutingConfig.ready`)."""
     breaker.on_change(lambda state: _monitor().wake())
-
-
-watch_breaker()

@@ -4,90 +4,66 @@ The views call these after the database deadline (`routing.outage.deadline`) gav
 the circuit breaker (`routing.outage.breaker`) remembered the outage. Nothing here
 touches the database: each request is kept in the process's spool
 (`routing.outage.spool`) and replayed into the call log, outcomes included, once the
-database answers again.
+database answers again. The view renders the numbers in its endpoint's shape
+(`routing.http.answering.answer_call`) and writes the log line.
 """
 
-from django.http import HttpRequest, HttpResponse
+from dataclasses import dataclass
 
 from routing import metrics
-from routing.exotel.requests import ExotelRequestError, parse_exotel_request
-from routing.http.answering import log_request_line, text_response
+from routing.calls.requestlog import Received
+from routing.exotel.requests import ExotelRequest
 from routing.models import WebhookRequest
 from routing.outage import last_known, spool
 
+UNAVAILABLE = "database unavailable"
 
-def dial_whom_degraded(
-    request: HttpRequest, group_slug: str | None, failure: Exception, started: float
-) -> HttpResponse:
-    """Answer from the last-known list; 503 (Exotel's Fallback URL) without one."""
-    try:
-        exotel_request = parse_exotel_request(request.GET)
-    except ExotelRequestError as rejection:
-        response = text_response(str(rejection), status=400)
-        group, error = group_slug or "", str(rejection)
+
+@dataclass(frozen=True)
+class LastKnownAnswer:
+    group: str  # the group's slug, or "" when no group is known
+    numbers: list[str]  # empty: answer 503, Exotel's Fallback URL
+    note: str  # why, for the log line and the call log
+
+
+def answer_from_last_known(
+    *, received: Received, request: ExotelRequest, group_slug: str | None
+) -> LastKnownAnswer:
+    """Return the group's last-known list, the request kept in the spool."""
+    group, numbers = last_known.recall(
+        group_slug=group_slug, exophone=request.exophone, digits=request.digits
+    )
+    if numbers:
+        note = f"{UNAVAILABLE}, answered {group}'s last-known list"
     else:
-        group, numbers = last_known.recall(
-            group_slug=group_slug,
-            exophone=exotel_request.exophone,
-            digits=exotel_request.digits,
-        )
-        if numbers:
-            response = text_response(",".join(numbers))
-            error = f"database unavailable, answered {group}'s last-known list"
-        else:
-            response = text_response("database unavailable", status=503)
-            error = (
-                f"database unavailable, no last-known list for {group or 'this call'}"
-            )
-        kept = spool.keep(
-            endpoint=WebhookRequest.Endpoint.DIAL_WHOM,
-            request=request,
-            group_slug=group,
-            response=response,
-            notes=error,
-            started=started,
-        )
-        if not kept:
-            error += " (not spooled: the call log will miss it)"
-    metrics.DEGRADED.labels(endpoint=WebhookRequest.Endpoint.DIAL_WHOM).inc()
-    log_request_line(
-        request,
-        endpoint=WebhookRequest.Endpoint.DIAL_WHOM,
-        group=group,
-        response=response,
-        started=started,
-        error=f"{error}: {failure}",
-        degraded=True,
-    )
-    return response
-
-
-def passthru_degraded(
-    request: HttpRequest, failure: Exception, started: float
-) -> HttpResponse:
-    """Spool a Passthru whose outcome cannot be recorded now; answer 200."""
-    response = text_response("")
+        note = f"{UNAVAILABLE}, no last-known list for {group or 'this call'}"
+    # The call log keeps the numbers, whatever the endpoint's shape (a Connect
+    # answer's events URL carries the token).
     kept = spool.keep(
-        endpoint=WebhookRequest.Endpoint.PASSTHRU,
-        request=request,
-        group_slug="",
-        response=response,
-        notes="database unavailable, outcome spooled",
-        started=started,
+        received=received,
+        group_slug=group,
+        status=200 if numbers else 503,
+        body=",".join(numbers) if numbers else UNAVAILABLE,
+        notes=note,
     )
-    error = (
-        "database unavailable, outcome spooled for replay"
-        if kept
-        else "database unavailable, outcome LOST (not spooled)"
+    if not kept:
+        note += " (not spooled: the call log will miss it)"
+    metrics.DEGRADED.labels(endpoint=received.endpoint).inc()
+    return LastKnownAnswer(group=group, numbers=numbers, note=note)
+
+
+def spool_call_end(*, received: Received) -> str:
+    """Keep a Passthru whose outcome cannot be recorded now; return the note."""
+    kept = spool.keep(
+        received=received,
+        group_slug="",
+        status=200,
+        body="",
+        notes=f"{UNAVAILABLE}, outcome spooled",
     )
     metrics.DEGRADED.labels(endpoint=WebhookRequest.Endpoint.PASSTHRU).inc()
-    log_request_line(
-        request,
-        endpoint=WebhookRequest.Endpoint.PASSTHRU,
-        group="",
-        response=response,
-        started=started,
-        error=f"{error}: {failure}",
-        degraded=True,
+    return (
+        f"{UNAVAILABLE}, outcome spooled for replay"
+        if kept
+        else f"{UNAVAILABLE}, outcome LOST (not spooled)"
     )
-    return response

@@ -24,7 +24,7 @@ from django.db import DatabaseError
 from agents.models import AgentGroup
 from agents.rules.queries import agent_zones
 from routing.calls.entry_group import route_rank
-from routing.calls.planner import knobs, overflow_chain
+from routing.calls.planner import group_settings, overflow_chain
 from routing.calls.selection import MemberQuery
 from routing.decision import engine
 
@@ -54,7 +54,7 @@ def on_duty_numbers(group: AgentGroup, *, now: dt.datetime) -> list[str]:
     }
     everyone = sum(len(pool.candidates) for pool in pools.values())
     everyone += sum(len(g.fallback_number_list) for g in chain)
-    entry, *rest = [knobs(member_group) for member_group in chain]
+    entry, *rest = [group_settings(member_group) for member_group in chain]
     plan = engine.plan(
         offers=[],
         settlement=engine.Settlement(),

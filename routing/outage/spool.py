@@ -41,7 +41,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from routing import metrics
@@ -49,6 +48,8 @@ from routing.calls import services
 from routing.calls.requestlog import Received, log_request
 from routing.exotel.requests import ExotelRequestError, parse_exotel_request
 from routing.models import Attempt, Call, Outcome, WebhookRequest
+from routing.outage.breaker import CLOSED, breaker
+from routing.outage.deadline import database_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -73,33 +74,28 @@ class ReplayReport:
 
 def keep(
     *,
-    endpoint: str,
-    request: HttpRequest,
+    received: Received,
     group_slug: str,
-    response: HttpResponse,
+    status: int,
+    body: str,
     notes: str,
-    started: float,
 ) -> bool:
     """Append the request to this process's spool file; return whether it is kept.
 
-    Only requests with a well-formed CallSid are kept: the others are answered
-    400 and have nothing to record.
+    Only parsed requests are kept (a well-formed CallSid): the others are
+    answered 400 and have nothing to record.
     """
-    params = Received.of(endpoint, request.GET, started).params
-    try:
-        parse_exotel_request(params)
-    except ExotelRequestError:
-        return False
+    endpoint, params = received.endpoint, received.params
     record = {
         "id": secrets.token_hex(16),
         "endpoint": endpoint,
         "received_at": timezone.now().isoformat(),
         "params": params,
         "group": group_slug[:MAX_SLUG],
-        "status": response.status_code,
-        "body": response.content.decode(errors="replace")[:MAX_BODY],
+        "status": status,
+        "body": body[:MAX_BODY],
         "notes": notes[:MAX_NOTES],
-        "ms": round((time.perf_counter() - started) * 1000, 1),
+        "ms": round((time.perf_counter() - received.started) * 1000, 1),
     }
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
     try:
@@ -420,9 +416,6 @@ class _Replayer:
         self.thread.start()
 
     def _run(self) -> None:
-        from routing.outage.breaker import CLOSED, breaker
-        from routing.outage.deadline import database_deadline
-
         interval = settings.DIALWHOM_SPOOL_REPLAY_SECONDS
         self.wanted.set()  # a fresh worker looks for files of dead ones
         while True:
@@ -452,8 +445,6 @@ _the_replayer: _Replayer | None = None
 def start_replayer() -> None:
     """Start this process's replayer (gunicorn's post_worker_init calls this)."""
     global _the_replayer
-    from routing.outage.breaker import CLOSED, breaker
-
     if _the_replayer is not None and _the_replayer.pid == os.getpid():
         return
     replayer = _the_replayer = _Replayer()

@@ -22,6 +22,7 @@ from agents.models import (
 )
 from agents.roster_files import import_agents
 from agents.rules.queries import group_is_open
+from tests.conftest import agents_on_duty
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,7 @@ def test_example_roster_always_has_someone_on_duty():
     for hour in range(0, 7 * 24, 5):
         moment = start + dt.timedelta(hours=hour)
         assert group_is_open(support, moment)
-        on_duty = Agent.objects.on_duty(moment).filter(
+        on_duty = agents_on_duty(moment).filter(
             memberships__group=support, status=AgentStatus.AVAILABLE
         )
         assert on_duty.exists(), moment

@@ -7,11 +7,10 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from agents.models import Agent
 from routing.calls import call_state, services
 from routing.exotel.requests import parse_exotel_request
 from routing.models import Attempt
-from tests.conftest import TOKEN, at
+from tests.conftest import TOKEN, agents_not_engaged, at
 
 pytestmark = pytest.mark.django_db
 
@@ -111,4 +110,4 @@ def test_zero_hold_engages_no_one(roster):
 
     asha.refresh_from_db()
     assert asha.engaged_until == NOON
-    assert Agent.objects.not_engaged(NOON).count() == 2
+    assert agents_not_engaged(NOON).count() == 2

@@ -6,7 +6,7 @@ import pytest
 from routing.calls.entry_group import route_rank
 from routing.decision.engine import (
     Candidate,
-    GroupKnobs,
+    GroupSettings,
     Offer,
     Pool,
     Report,
@@ -177,7 +177,7 @@ def test_slots_to_fill(pending, offered, batch_size, max_attempts, slots):
 
 
 def group(gid, batch=1, cap=0, fallbacks=(), hold=300):
-    return GroupKnobs(
+    return GroupSettings(
         id=gid,
         slug=f"g{gid}",
         strategy="Sequential",

@@ -4,20 +4,20 @@ import fcntl
 import json
 import os
 import time
+from unittest import mock
 
 import pytest
 from django.db import OperationalError
-from django.test import RequestFactory
 from django.utils import timezone
 
 from agents.models import Agent
+from routing.calls import services
+from routing.calls.requestlog import Received
+from routing.exotel.requests import parse_exotel_request
 from routing.models import Attempt, Call, CallResult, Outcome, WebhookRequest
 from routing.outage import degraded, spool
-from tests.conftest import TOKEN
 
 pytestmark = pytest.mark.django_db
-
-FAILURE = OperationalError("connection refused")
 
 
 @pytest.fixture
@@ -26,18 +26,23 @@ def agents(make_group, make_agent):
     return [make_agent(name, group) for name in ("Asha", "Ravi")]
 
 
-def get(path: str, **params: str):
-    return RequestFactory().get(f"/exotel/{TOKEN}/{path}", params)
+def received(endpoint: str, **params: str) -> Received:
+    return Received.of(endpoint, params, time.perf_counter())
+
+
+def spool_dial_whom(group_slug: str, **params: str) -> degraded.LastKnownAnswer:
+    return degraded.answer_from_last_known(
+        received=received("dial-whom", **params),
+        request=parse_exotel_request(params),
+        group_slug=group_slug,
+    )
 
 
 def spool_passthru(sid: str, agent: Agent, status: str = "completed"):
     params = {"CallSid": sid, "DialWhomNumber": str(agent.phone)}
     if status:
         params["DialCallStatus"] = status
-    response = degraded.passthru_degraded(
-        get("passthru/", **params), FAILURE, time.perf_counter()
-    )
-    assert response.status_code == 200
+    degraded.spool_call_end(received=received("passthru", **params))
 
 
 def spool_files(settings) -> list:
@@ -115,12 +120,8 @@ def test_degraded_answers_reach_the_call_log_marked_degraded(
     settings.DIALWHOM_LAST_KNOWN_DIR = tmp_path / "last-known"
     (tmp_path / "last-known").mkdir()
     (tmp_path / "last-known" / "support.txt").write_text("+919900000001")
-    request = get("dial-whom/support/", CallSid="new-call")
-
-    response = degraded.dial_whom_degraded(
-        request, "support", FAILURE, time.perf_counter()
-    )
-    assert response.content == b"+919900000001"
+    answer = spool_dial_whom("support", CallSid="new-call")
+    assert answer.numbers == ["+919900000001"]
     spool.replay_pending()
 
     logged = WebhookRequest.objects.get(call_sid="new-call")
@@ -187,12 +188,14 @@ def test_spool_is_bounded(agents, settings):
     assert spool_files(settings)[0].stat().st_size <= 400
 
 
-def test_requests_without_a_valid_callsid_are_not_spooled(agents, settings):
-    response = degraded.passthru_degraded(
-        get("passthru/", CallSid="bad sid!"), FAILURE, time.perf_counter()
-    )
+def test_requests_without_a_valid_callsid_are_not_spooled(exotel, agents, settings):
+    def unreachable(**kwargs):
+        raise OperationalError("connection refused")
 
-    assert response.status_code == 200
+    with mock.patch.object(services, "record_call_end", unreachable):
+        response = exotel.passthru("bad sid!")
+
+    assert response.status_code == 400
     assert records(settings) == []
 
 
@@ -215,13 +218,12 @@ def test_follow_up_outcome_is_replayed_without_claiming_anyone(
 ):
     asha, _ = agents
     exotel.numbers("call-1", "support")
-    request = get(
-        "dial-whom/support/",
+    spool_dial_whom(
+        "support",
         CallSid="call-1",
         DialWhomNumber=str(asha.phone),
         DialCallStatus="no-answer",
     )
-    degraded.dial_whom_degraded(request, "support", FAILURE, time.perf_counter())
 
     report = spool.replay_pending()
 

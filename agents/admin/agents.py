@@ -1,16 +1,11 @@
-"""The supervisors' admin: groups and agents, each supervisor confined to their groups."""
+"""The agents in the admin: filters, status actions and form, history, personal links."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
-from django.db.models import (
-    Count,
-    Prefetch,
-)
-from django.forms.models import BaseInlineFormSet
+from django.db.models import Prefetch
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,292 +16,18 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from agents import rules
-from agents.group_form import AgentGroupForm
-from agents.models import (
-    CONNECT_SETTINGS,
-    Agent,
-    AgentGroup,
-    AgentHours,
-    AgentStatus,
-    GroupHours,
-    Holiday,
-    Membership,
-    StatusVia,
-    TimeOff,
-)
+from agents.admin.access import SupervisorAccess
+from agents.admin.inlines import AgentHoursInline, AgentMembershipInline, TimeOffInline
+from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
 from agents.personal_links import issue_personal_token
 from agents.phones import normalize_phone
-from agents.rules.language import TABLES
-from agents.status import break_end, end_due_breaks, set_agent_status
-from agents.templatetags.agent_status import describe_status
-
-
-def supervises(user) -> bool:
-    """Return whether `user` is a staff member who supervises at least one group."""
-    if not hasattr(user, "_supervises_groups"):
-        user._supervises_groups = (
-            user.is_active
-            and user.is_staff
-            and AgentGroup.objects.filter(supervisors=user).exists()
-        )
-    return user._supervises_groups
-
-
-class SupervisorAccess:
-    """Let supervisors in without model permissions; `get_queryset` scopes them.
-
-    Superusers and users with Django permissions keep the usual rules.
-    """
-
-    supervisor_can_add = True
-    supervisor_can_delete = True
-
-    def has_module_permission(self, request):
-        return super().has_module_permission(request) or supervises(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or supervises(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) or supervises(request.user)
-
-    def has_add_permission(self, request, *args):
-        return super().has_add_permission(request, *args) or (
-            self.supervisor_can_add and supervises(request.user)
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) or (
-            self.supervisor_can_delete and supervises(request.user)
-        )
-
-
-class MembershipFormSet(BaseInlineFormSet):
-    # Set by the inline for supervisors: an agent they add or edit must stay in
-    # one of their groups, or it would vanish from their sight.
-    require_membership = False
-
-    def clean(self):
-        super().clean()
-        if not self.require_membership:
-            return
-        kept = [
-            form
-            for form in self.forms
-            if form.cleaned_data
-            and not form.cleaned_data.get("DELETE")
-            and form.cleaned_data.get("group")
-        ]
-        if not kept:
-            raise ValidationError("Keep the agent in at least one of your groups.")
-
-
-class MembershipInline(SupervisorAccess, admin.TabularInline):
-    model = Membership
-    extra = 0
-    fields = ["group", "agent", "priority", "position", "active"]
-
-    def get_queryset(self, request):
-        # Memberships in other supervisors' groups stay hidden and untouched.
-        visible = AgentGroup.objects.visible_to(request.user)
-        return (
-            super()
-            .get_queryset(request)
-            .filter(group__in=visible)
-            .select_related("agent", "group")
-        )
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "group":
-            kwargs["queryset"] = AgentGroup.objects.visible_to(request.user)
-        if db_field.name == "agent":
-            kwargs["queryset"] = Agent.objects.visible_to(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class AgentMembershipInline(MembershipInline):
-    fields = ["group", "priority", "position", "active"]
-    formset = MembershipFormSet
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        formset.require_membership = not request.user.is_superuser
-        return formset
-
-
-class GroupMembershipInline(MembershipInline):
-    fields = ["agent", "priority", "position", "active"]
-    autocomplete_fields = ["agent"]
-
-
-class WeeklyHoursWidgets:
-    # Weekly hours are times of any day on the agent's or group's own clock: the
-    # admin's clock widget (a "Now" link, a note on the browser's offset from the
-    # server) means nothing for them.
-    formfield_overrides = {
-        models.TimeField: {
-            "widget": forms.TimeInput(
-                format="%H:%M", attrs={"size": 5, "placeholder": "HH:MM"}
-            )
-        }
-    }
-
-
-class AgentHoursInline(WeeklyHoursWidgets, SupervisorAccess, admin.TabularInline):
-    model = AgentHours
-    extra = 0
-
-
-class GroupHoursInline(WeeklyHoursWidgets, SupervisorAccess, admin.TabularInline):
-    model = GroupHours
-    extra = 0
-
-
-class TimeOffInline(SupervisorAccess, admin.TabularInline):
-    model = TimeOff
-    extra = 0
-
-
-class HolidayInline(SupervisorAccess, admin.TabularInline):
-    model = Holiday
-    extra = 0
-
-
-def group_page_links(group: AgentGroup):
-    """Render links from a group to its supervisor pages and its calls."""
-    links = [
-        (reverse("supervisor-preview", args=[group.slug]), "routing preview"),
-        (reverse("supervisor-board", args=[group.slug]), "live board"),
-        (reverse("supervisor-report", args=[group.slug]), "reports"),
-        (
-            reverse("supervisor-missed-callers", args=[group.slug]),
-            "callers to call back",
-        ),
-        (
-            reverse("admin:routing_call_changelist") + f"?group__id__exact={group.pk}",
-            "recent calls",
-        ),
-    ]
-    return format_html(
-        '<span class="related-pages">{}</span>',
-        format_html_join(" · ", '<a href="{}">{}</a>', links),
-    )
-
-
-@admin.register(AgentGroup)
-class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
-    form = AgentGroupForm
-    supervisor_can_add = False
-    supervisor_can_delete = False
-    list_display = [
-        "name",
-        "slug",
-        "strategy",
-        "open_now",
-        "member_count",
-        "overflow",
-        "exophone_lines",
-        "digits",
-        "timezone",
-        "pages",
-    ]
-    list_select_related = ["overflow"]
-    list_filter = ["strategy", "timezone"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    filter_horizontal = ["supervisors"]
-    inlines = [GroupMembershipInline, GroupHoursInline, HolidayInline]
-    readonly_fields = ["pages"]
-    fieldsets = [
-        (None, {"fields": ["name", "slug", "strategy", "timezone", "pages"]}),
-        (
-            "Calls",
-            {
-                "fields": [
-                    "batch_size",
-                    "ring_seconds",
-                    "max_attempts",
-                    "wrapup_seconds",
-                    "hold_seconds",
-                    "sticky_days",
-                    "missed_to_pause",
-                ]
-            },
-        ),
-        (
-            "Routes and overflow",
-            {"fields": ["exophones", "digits", "overflow", "fallback_numbers"]},
-        ),
-        (
-            "Programmable Connect",
-            {
-                "description": "Used only by the Connect applet's dynamic URL "
-                "(/connect/); empty fields are left out of its answer. Ring "
-                "seconds above is sent as the longest ringing time.",
-                "fields": CONNECT_SETTINGS,
-            },
-        ),
-        ("Supervisors", {"fields": ["supervisors"]}),
-    ]
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        if not request.user.is_superuser:
-            form.visible_slugs = frozenset(
-                AgentGroup.objects.visible_to(request.user).values_list(
-                    "slug", flat=True
-                )
-            )
-        return form
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser:
-            return fieldsets
-        return [fieldset for fieldset in fieldsets if fieldset[0] != "Supervisors"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request).visible_to(request.user)
-        timezones = list(
-            queryset.order_by().values_list("timezone", flat=True).distinct()
-        )
-        return queryset.annotate(
-            open_now=rules.orm_condition(
-                [rules.GROUP_OPEN],
-                moment=timezone.now(),
-                aliases={"group": TABLES["group"]},
-                zones=(),
-                group_zones=timezones,
-            ),
-            member_count=Count("memberships", distinct=True),
-        )
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "overflow":
-            kwargs["queryset"] = AgentGroup.objects.visible_to(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    @admin.display(boolean=True, description="open now", ordering="open_now")
-    def open_now(self, group):
-        return group.open_now
-
-    @admin.display(description="members", ordering="member_count")
-    def member_count(self, group):
-        return group.member_count
-
-    @admin.display(description="ExoPhones")
-    def exophone_lines(self, group):
-        return format_html_join(
-            "",
-            '<span class="nowrap">{}</span><br>',
-            (("any (*)" if e == "*" else e,) for e in group.exophone_list),
-        )
-
-    @admin.display(description="supervisor pages")
-    def pages(self, group):
-        if group.pk is None:
-            return "(after the group is saved)"
-        return group_page_links(group)
+from agents.status import (
+    break_end,
+    change_agent_status,
+    describe_status,
+    end_due_breaks,
+    set_agent_status,
+)
 
 
 class GroupListFilter(admin.SimpleListFilter):
@@ -373,18 +94,15 @@ def status_message(outcome, status: AgentStatus) -> str:
 
 def set_status(modeladmin, request, queryset, status: AgentStatus) -> None:
     """Set the status of the selected agents, with the reason from the action form."""
-    now = timezone.now()
     minutes = request.POST.get("minutes", "")
-    outcome = set_agent_status(
+    outcome = change_agent_status(
         agents=queryset,
         status=status,
         reason=request.POST.get("reason", ""),
-        until=break_end(int(minutes), now=now)
-        if minutes in {"15", "30", "60"}
-        else None,
+        minutes=int(minutes) if minutes in {"15", "30", "60"} else None,
         via=StatusVia.ADMIN,
         user=request.user,
-        now=now,
+        now=timezone.now(),
     )
     modeladmin.message_user(request, status_message(outcome, status), messages.SUCCESS)
 

@@ -17,7 +17,7 @@ from agents.models import (
 )
 from agents.rules.queries import agent_zones, group_is_open
 from routing.calls.selection import MemberQuery
-from tests.conftest import ZONE_QUERIES
+from tests.conftest import ZONE_QUERIES, agents_on_duty
 
 pytestmark = pytest.mark.django_db
 
@@ -313,10 +313,8 @@ def test_on_duty_members(make_group, agents, group_setup, moment, expected):
     assert on_duty_members(group, moment) == expected
     # The pieces agree with the whole: the group's own check, the agents' queryset.
     group_open = group_is_open(group, moment)
-    agents_on_duty = sorted(
-        Agent.objects.on_duty(moment).values_list("name", flat=True)
-    )
-    assert expected == (agents_on_duty if group_open else [])
+    on_duty_names = sorted(agents_on_duty(moment).values_list("name", flat=True))
+    assert expected == (on_duty_names if group_open else [])
 
 
 @pytest.mark.parametrize("size", [10, 100])

@@ -11,8 +11,8 @@ from django.utils import timezone
 from agents.models import Agent, AgentStatus, Membership, StatusChange, StatusVia
 from agents.personal_links import agent_for_personal_token
 from agents.status import set_agent_status
-from tests.agents import test_admin
-from tests.agents.test_admin import agent_form, change_url
+from tests.agents.admin import test_admin
+from tests.agents.admin.test_admin import agent_form, change_url
 
 pytestmark = pytest.mark.django_db
 
