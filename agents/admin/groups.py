@@ -8,8 +8,8 @@ from django.utils.html import format_html, format_html_join
 
 from agents import rules
 from agents.admin.access import SupervisorAccess
+from agents.admin.group_form import AgentGroupForm
 from agents.admin.inlines import GroupHoursInline, GroupMembershipInline, HolidayInline
-from agents.group_form import AgentGroupForm
 from agents.models import CONNECT_SETTINGS, AgentGroup
 from agents.rules.language import TABLES
 
