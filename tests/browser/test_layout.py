@@ -52,6 +52,14 @@ TABLE_OVERFLOWS = """
 """
 
 
+def log_in(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+
 @pytest.fixture
 def calls_and_roster():
     """Two groups, agents with long names and several groups, calls with real-length
@@ -243,11 +251,7 @@ def test_every_page_fits_and_names_its_clock(
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == (
         BROWSER_ZONE
     )
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "sunita")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, "sunita")
     ARTIFACTS.mkdir(exist_ok=True)
     problems = {}
     for name, path, selectors in pages(calls_and_roster):
@@ -288,11 +292,7 @@ def test_every_page_fits_and_names_its_clock(
 def test_weekly_hours_have_no_now_link(browser, live_server, calls_and_roster):
     context = browser.new_context(timezone_id=BROWSER_ZONE)
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "sunita")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, "sunita")
     agent = calls_and_roster["agents"][0]
     page.goto(f"{live_server.url}/admin/agents/agent/{agent.pk}/change/")
     hours = page.locator("#hours-group, [id$=hours-group]").first
@@ -326,11 +326,7 @@ def test_groups_changelist_fits_a_laptop_with_long_values(
     )
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, "root")
     page.goto(f"{live_server.url}/admin/agents/agentgroup/")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "layout-1280-groups-long.png", full_page=True)
