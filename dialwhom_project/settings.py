@@ -1,7 +1,7 @@
 """Settings for dialwhom: one file, decided by the environment.
 
 Development defaults are safe and need nothing set; production differs only by
-environment variables (see README.md, "Configuration").
+environment variables (docs/configuration.md lists them all).
 """
 
 import datetime as dt
@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "agents",
     "routing",
     "pages",
+    # The deployment checks of `manage.py check --deploy` (dialwhom_project/checks.py).
+    "dialwhom_project.apps.DialwhomProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -108,7 +110,15 @@ TEMPLATES = [
 # Database: DATABASE_URL unset means the embedded SQLite file; postgres:// means
 # PostgreSQL. Both are tuned so that Exotel's 10-second limit is never at risk.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-PREPARED_STATEMENTS = env_bool("DIALWHOM_DB_SERVER_SIDE_BINDING", True)
+# Behind PgBouncer in transaction mode (deploy/pgbouncer/) a server connection
+# serves one transaction at a time, so nothing may outlive one: no prepared
+# statements (PgBouncer before 1.21 cannot keep them), no cursors held across
+# transactions, and no startup options (PgBouncer refuses them; its
+# connect_query sets the statement timeout instead).
+TRANSACTION_POOLING = env_bool("DIALWHOM_DB_TRANSACTION_POOLING")
+PREPARED_STATEMENTS = env_bool(
+    "DIALWHOM_DB_SERVER_SIDE_BINDING", not TRANSACTION_POOLING
+)
 PREPARE_THRESHOLD = int(os.environ.get("DIALWHOM_DB_PREPARE_THRESHOLD", "2"))
 if DATABASE_URL:
     DATABASES = {
@@ -144,6 +154,9 @@ if DATABASE_URL:
                 ),
             }
         )
+        if TRANSACTION_POOLING:
+            del DATABASES["default"]["OPTIONS"]["options"]
+            DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 else:
     DATABASES = {
         "default": {

@@ -210,6 +210,9 @@ def test_deploy_check_is_clean_with_production_variables():
         "DJANGO_SECURE_SSL_REDIRECT": "yes",
         "DJANGO_SECURE_COOKIES": "yes",
         "DJANGO_HSTS_SECONDS": "31536000",
+        # dialwhom_project/checks.py: a long token, a spool outside /tmp.
+        "DIALWHOM_WEBHOOK_TOKEN": "5f0c2a9e71b84d3fa6c1e0b297d84a6c3e5b1f20",
+        "DIALWHOM_SPOOL_DIR": "/var/lib/dialwhom/spool",
     }
 
     result = subprocess.run(
