@@ -39,6 +39,11 @@ class HolidayDate(NamedTuple):
     date: dt.date
 
 
+class SkillLevel(NamedTuple):
+    skill_id: str
+    level: int
+
+
 @dataclass(frozen=True)
 class Schedule:
     """When a group is open, or an agent works (no hours = always)."""
@@ -49,13 +54,16 @@ class Schedule:
     time_off: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
     holidays: frozenset[dt.date] = field(default_factory=frozenset)
     id: int = 0
+    skills: tuple[tuple[str, int], ...] = ()
 
     def related(self, role: str, owner_id) -> Iterable:
-        """The rows a rule asks for: weekly hours, time off or holidays."""
+        """The rows a rule asks for: weekly hours, time off, skills or holidays."""
         if role in {"agent_hours", "group_hours"}:
             return self.hours
         if role == "time_off":
             return [TimeOffSpan(*span) for span in self.time_off]
+        if role == "agent_skill":
+            return [SkillLevel(*skill) for skill in self.skills]
         return [HolidayDate(date) for date in self.holidays]
 
 
@@ -76,13 +84,16 @@ SCHEDULE_RULES = {
 }
 
 
-def is_on(schedule: Schedule, moment: dt.datetime, *, role: str = "agent") -> bool:
+def is_on(
+    schedule: Schedule, moment: dt.datetime, *, role: str = "agent", rule=None
+) -> bool:
     """Return whether `schedule` is in force at `moment`: an agent's hours and time
-    off, or (`role="group"`) a group's opening hours and holidays."""
+    off, or (`role="group"`) a group's opening hours and holidays; `rule`, when
+    given, replaces the agent's rules (a route's: theirs and the needs)."""
     context = PythonContext(
         moment=moment, rows={role: schedule}, related_rows=schedule.related
     )
-    return context.holds(SCHEDULE_RULES[role])
+    return context.holds(rule if rule is not None else SCHEDULE_RULES[role])
 
 
 def find_gaps(
@@ -92,8 +103,10 @@ def find_gaps(
     start: dt.datetime,
     end: dt.datetime,
     step: dt.timedelta = DEFAULT_STEP,
+    agent_rule=None,
 ) -> list[Gap]:
-    """Return the spans in [start, end) when `group` is open and no agent is on.
+    """Return the spans in [start, end) when `group` is open and no agent is on
+    (by `agent_rule`, when given).
 
     Each `step` is judged by its first instant; adjacent uncovered steps merge.
     """
@@ -101,7 +114,7 @@ def find_gaps(
     moment = start
     while moment < end:
         uncovered = is_on(group, moment, role="group") and not any(
-            is_on(agent, moment) for agent in agents
+            is_on(agent, moment, rule=agent_rule) for agent in agents
         )
         if uncovered:
             slot_end = min(moment + step, end)
@@ -127,8 +140,11 @@ def coverage_gaps(
     start: dt.datetime,
     days: int = 7,
     step: dt.timedelta = DEFAULT_STEP,
+    needs: tuple[tuple[str, int], ...] = (),
 ) -> list[Gap]:
-    """Read `group`'s roster and return its coverage gaps over `days` from `start`."""
+    """Read `group`'s roster and return its coverage gaps over `days` from `start`:
+    the times it is open and none of its agents (none who meet `needs`, when
+    given: a route's gaps) is scheduled."""
     start = floor_to_step(start, step)
     end = start + dt.timedelta(days=days)
     group_schedule = Schedule(
@@ -154,6 +170,8 @@ def coverage_gaps(
             ),
         )
     )
+    if needs:
+        memberships = memberships.prefetch_related("agent__skills")
     agents = [
         Schedule(
             id=membership.agent_id,
@@ -164,11 +182,24 @@ def coverage_gaps(
                 (entry.starts_at, entry.ends_at)
                 for entry in membership.agent.time_off.all()
             ),
+            skills=tuple(
+                (skill.skill_id, skill.level) for skill in membership.agent.skills.all()
+            )
+            if needs
+            else (),
         )
         for membership in memberships
     ]
+    rule = None
+    if needs:
+        rule = all_of([rules.IN_HOURS, rules.NOT_ON_TIME_OFF, rules.meets_needs(needs)])
     return find_gaps(
-        group=group_schedule, agents=agents, start=start, end=end, step=step
+        group=group_schedule,
+        agents=agents,
+        start=start,
+        end=end,
+        step=step,
+        agent_rule=rule,
     )
 
 

@@ -17,6 +17,7 @@ from agents.csv_cells import restore
 from agents.hours import HoursRow, parse_hours
 from agents.models import CONNECT_SETTINGS, AgentGroup
 from agents.phones import normalize_phone
+from agents.skills import Levels, parse_needs, parse_skills
 
 GROUP_COLUMNS = (
     "slug",
@@ -41,7 +42,25 @@ GROUP_COLUMNS = (
 # takes the default); an empty cell is the default, which for the settings the
 # JSON answer may leave out means "left out".
 GROUP_CONNECT_COLUMNS = CONNECT_SETTINGS
+# DESIGN 10.3: the entry group's VIP group, optional (absent: left as stored).
+GROUP_VIP_COLUMN = "vip_group"
 AGENT_COLUMNS = ("name", "phone", "groups", "status", "active", "timezone", "hours")
+# DESIGN 10.1: optional; absent, the agents' skills are left as they are.
+AGENT_SKILLS_COLUMN = "skills"
+ROUTE_COLUMNS = ("slug", "group", "needs", "relax_after", "exophones", "digits")
+CALLER_COLUMNS = (
+    "number",
+    "name",
+    "owner",
+    "binding",
+    "vip",
+    "blocked",
+    "needs",
+    "notes",
+)
+BINDINGS = ("loose", "strict")
+CALLER_NAME_LENGTH = 100
+CALLER_NOTES_LENGTH = 2000
 
 STRATEGIES = ("sequential", "round-robin", "longest-idle", "fewest-calls", "random")
 STATUSES = ("available", "break", "offline")
@@ -103,6 +122,8 @@ class GroupRow:
     hours: tuple[HoursRow, ...]
     # (field, value) for each Programmable Connect column the file has.
     connect: tuple[tuple[str, object], ...] = ()
+    # None when the file has no vip_group column.
+    vip_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,32 @@ class AgentRow:
     active: bool
     timezone: str
     hours: tuple[HoursRow, ...]
+    # None when the file has no skills column.
+    skills: Levels | None = None
+
+
+@dataclass(frozen=True)
+class RouteRow:
+    line: int
+    slug: str
+    group: str
+    needs: Levels
+    relax_after: int | None  # None: never
+    exophones: tuple[str, ...]
+    digits: str
+
+
+@dataclass(frozen=True)
+class CallerRow:
+    line: int
+    number: str
+    name: str
+    owner: str  # an agent's phone in E.164, or ""
+    binding: str
+    vip: bool
+    blocked: bool
+    needs: Levels
+    notes: str
 
 
 @dataclass
@@ -138,7 +185,9 @@ def read_records(
 
     Every one of `columns` must be in the header; `optional` columns may be.
     """
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    if isinstance(text, str):
+        text = io.StringIO(text.removeprefix("\ufeff"))
+    reader = csv.reader(text)
     try:
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
@@ -232,9 +281,9 @@ def parse_hours_cell(text: str) -> tuple[HoursRow, ...]:
         raise BadValue(str(error)) from error
 
 
-def parse_phone(text: str, what: str) -> str:
+def parse_phone(text: str, what: str, *, strict: bool = True) -> str:
     try:
-        return normalize_phone(text)
+        return normalize_phone(text, strict=strict)
     except ValidationError as error:
         raise BadValue(f"invalid {what} {text!r}") from error
 
@@ -323,6 +372,13 @@ def parse_group(line: int, record: dict) -> GroupRow:
     if overflow == slug:
         raise BadValue(f"group {slug!r} cannot overflow to itself")
     exophones = parse_exophones(record["exophones"])
+    vip_group = None
+    if GROUP_VIP_COLUMN in record:
+        vip_group = record[GROUP_VIP_COLUMN] and parse_slug(
+            record[GROUP_VIP_COLUMN], "vip_group"
+        )
+        if vip_group == slug:
+            raise BadValue(f"group {slug!r} cannot be its own vip_group")
     return GroupRow(
         line=line,
         slug=slug,
@@ -336,6 +392,7 @@ def parse_group(line: int, record: dict) -> GroupRow:
         timezone=parse_timezone(record["timezone"]),
         hours=parse_hours_cell(record["hours"]),
         connect=parse_connect_settings(record),
+        vip_group=vip_group,
     )
 
 
@@ -381,6 +438,79 @@ def parse_agent(line: int, record: dict) -> AgentRow:
         active=active == "yes",
         timezone=parse_timezone(record["timezone"]),
         hours=parse_hours_cell(record["hours"]),
+        skills=(
+            parse_cell(parse_skills, record[AGENT_SKILLS_COLUMN])
+            if AGENT_SKILLS_COLUMN in record
+            else None
+        ),
+    )
+
+
+def parse_cell(parse, text: str):
+    """Apply `parse` (which raises ValueError) to one cell."""
+    try:
+        return parse(text)
+    except ValueError as error:
+        raise BadValue(str(error)) from error
+
+
+def parse_yes_no(record: dict, column: str) -> bool:
+    text = record[column].lower() or "no"
+    if text not in ("yes", "no"):
+        raise BadValue(f"{column} must be yes or no, not {record[column]!r}")
+    return text == "yes"
+
+
+def parse_relax_after(text: str) -> int | None:
+    if text == "":
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) > LARGEST_INTEGER:
+        raise BadValue(
+            f"relax_after must be empty (never) or a whole number of seconds, "
+            f"not {text!r}"
+        )
+    return int(text)
+
+
+def parse_route(line: int, record: dict) -> RouteRow:
+    exophones = parse_exophones(record["exophones"])
+    if not record["group"]:
+        raise BadValue("group is empty")
+    return RouteRow(
+        line=line,
+        slug=parse_slug(record["slug"], "slug"),
+        group=parse_slug(record["group"], "group"),
+        needs=parse_cell(parse_needs, record["needs"]),
+        relax_after=parse_relax_after(record["relax_after"]),
+        exophones=exophones,
+        digits=parse_digits(record["digits"], exophones),
+    )
+
+
+def parse_caller(line: int, record: dict) -> CallerRow:
+    if len(record["name"]) > CALLER_NAME_LENGTH:
+        raise BadValue(f"name is longer than {CALLER_NAME_LENGTH} characters")
+    if len(record["notes"]) > CALLER_NOTES_LENGTH:
+        raise BadValue(f"notes are longer than {CALLER_NOTES_LENGTH} characters")
+    binding = record["binding"].lower() or "loose"
+    if binding not in BINDINGS:
+        raise BadValue(f"binding must be loose or strict, not {record['binding']!r}")
+    owner = record["owner"] and parse_phone(record["owner"], "owner")
+    if binding == "strict" and not owner:
+        raise BadValue("binding strict needs an owner")
+    return CallerRow(
+        line=line,
+        # Read as the endpoint reads Exotel's numbers (a possible number): a
+        # caller is found by what the request says, and the stricter check of
+        # the numbering plan cost half the import's time.
+        number=parse_phone(record["number"], "number", strict=False),
+        name=record["name"],
+        owner=owner,
+        binding=binding,
+        vip=parse_yes_no(record, "vip"),
+        blocked=parse_yes_no(record, "blocked"),
+        needs=parse_cell(parse_needs, record["needs"]),
+        notes=record["notes"],
     )
 
 
@@ -416,10 +546,35 @@ def parse_rows(
 def parse_groups_csv(text: str) -> Parsed:
     """Return the group rows of `text` and the errors of the rows that are bad."""
     return parse_rows(
-        text, GROUP_COLUMNS, parse_group, "slug", optional=GROUP_CONNECT_COLUMNS
+        text,
+        GROUP_COLUMNS,
+        parse_group,
+        "slug",
+        optional=(*GROUP_CONNECT_COLUMNS, GROUP_VIP_COLUMN),
     )
 
 
 def parse_agents_csv(text: str) -> Parsed:
     """Return the agent rows of `text` and the errors of the rows that are bad."""
-    return parse_rows(text, AGENT_COLUMNS, parse_agent, "phone")
+    return parse_rows(
+        text, AGENT_COLUMNS, parse_agent, "phone", optional=(AGENT_SKILLS_COLUMN,)
+    )
+
+
+def parse_routes_csv(text: str) -> Parsed:
+    """Return the route rows of `text` and the errors of the rows that are bad."""
+    return parse_rows(text, ROUTE_COLUMNS, parse_route, "slug")
+
+
+def read_callers(lines, errors: list[RowError]):
+    """Yield the caller rows of a callers file, read line by line from `lines`
+    (an open file or a text), adding the errors of bad rows to `errors`.
+
+    Nothing is kept of a row once it is yielded: numbers seen twice are found by
+    the importer (`agents.caller_files`), in the database.
+    """
+    for line, record in read_records(lines, CALLER_COLUMNS, errors):
+        try:
+            yield parse_caller(line, record)
+        except BadValue as error:
+            errors.append(RowError(line, str(error)))

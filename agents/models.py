@@ -2,11 +2,12 @@
 
 import contextlib
 import datetime as dt
+import re
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -128,6 +129,15 @@ class AgentGroup(models.Model):
         on_delete=models.SET_NULL,
         related_name="overflow_sources",
         help_text="Where calls go when nobody in this group is left.",
+    )
+    vip_group = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="vip_sources",
+        help_text="Known VIP callers ring this group's agents first (its own "
+        "overflow and fallback numbers are not used).",
     )
     fallback_numbers = models.CharField(
         max_length=500,
@@ -256,6 +266,13 @@ class AgentGroup(models.Model):
         errors = {}
         if self.overflow_id is not None and self.overflow_id == self.pk:
             errors["overflow"] = "A group cannot overflow to itself."
+        if self.vip_group_id is not None and self.vip_group_id == self.pk:
+            errors["vip_group"] = "A group cannot be its own VIP group."
+        if Route.objects.filter(slug=self.slug).exists():
+            errors["slug"] = (
+                f"slug {self.slug!r} is already a route's; routes and groups share "
+                "one namespace"
+            )
         try:
             self.fallback_numbers = ";".join(
                 normalize_phone_list(self.fallback_numbers)
@@ -591,3 +608,150 @@ class StatusChange(models.Model):
             f"{self.agent.name}: {self.old_status} -> {self.new_status} "
             f"({self.get_via_display()})"
         )
+
+
+SKILL_NAME = re.compile(r"[a-z0-9-]{1,40}")
+LOWEST_LEVEL, HIGHEST_LEVEL = 1, 5
+DEFAULT_SKILL_LEVEL = 3
+DEFAULT_NEED_LEVEL = 1
+
+
+def validate_skill_name(value: str) -> None:
+    if not SKILL_NAME.fullmatch(value):
+        raise ValidationError(
+            f"skill {value!r} must be 1-40 of a-z, 0-9 and '-' (lower case)"
+        )
+
+
+class Skill(models.Model):
+    """A skill agents have and routes or callers need; it exists once used."""
+
+    name = models.CharField(
+        primary_key=True, max_length=40, validators=[validate_skill_name]
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class AgentSkill(models.Model):
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="skills")
+    skill = models.ForeignKey(
+        Skill, on_delete=models.CASCADE, related_name="agent_skills"
+    )
+    level = models.PositiveSmallIntegerField(
+        default=DEFAULT_SKILL_LEVEL,
+        validators=[MinValueValidator(LOWEST_LEVEL), MaxValueValidator(HIGHEST_LEVEL)],
+        help_text="1 (some) to 5 (best).",
+    )
+
+    class Meta:
+        ordering = ["skill"]
+        constraints = [
+            # Also the index "meets the needs" looks an agent's skill up in.
+            models.UniqueConstraint(
+                fields=["agent", "skill"], name="agentskill_agent_skill_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(level__gte=LOWEST_LEVEL) & Q(level__lte=HIGHEST_LEVEL),
+                name="agentskill_level_1_to_5",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["skill", "level"], name="agentskill_skill_level_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.skill_id}:{self.level}"
+
+
+class Route(models.Model):
+    """A way into an entry group, with the skills its calls need (DESIGN 10.2)."""
+
+    slug = models.SlugField(
+        unique=True, help_text="Names the route; shares the groups' namespace."
+    )
+    group = models.ForeignKey(
+        AgentGroup,
+        on_delete=models.PROTECT,
+        related_name="routes",
+        help_text="The call's entry group.",
+    )
+    needs = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Skills the call needs, ';'-separated skill or skill:min "
+        "(min 1-5, default 1).",
+    )
+    relax_after = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Empty: never (only agents who meet the needs). 0: the needs are "
+        "a preference. N: strict for N seconds, then a preference.",
+    )
+    exophones = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_exophones],
+        help_text="ExoPhones whose calls take this route on the unpinned URL, "
+        "separated by ';', or '*' for any.",
+    )
+    digits = models.CharField(
+        max_length=20, blank=True, help_text="IVR input that selects it (empty: any)."
+    )
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.slug
+
+    @property
+    def exophone_list(self) -> list[str]:
+        if self.exophones.strip() == "*":
+            return ["*"]
+        return _e164_list(self.exophones)
+
+
+class Binding(models.TextChoices):
+    LOOSE = "loose", "Loose (owner first, then the others)"
+    STRICT = "strict", "Strict (only the owner)"
+
+
+class Caller(models.Model):
+    """A known caller (DESIGN 10.3), found by their number in E.164."""
+
+    number = models.CharField(max_length=20, unique=True, help_text="E.164.")
+    name = models.CharField(max_length=100, blank=True)
+    owner = models.ForeignKey(
+        Agent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_callers",
+        help_text="The agent who owns this caller's account.",
+    )
+    binding = models.CharField(max_length=10, choices=Binding, default=Binding.LOOSE)
+    vip = models.BooleanField("VIP", default=False)
+    blocked = models.BooleanField(default=False)
+    needs = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The caller's own needs (a language), as a route's.",
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(binding="loose") | Q(owner__isnull=False),
+                name="caller_strict_needs_owner",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.number})" if self.name else self.number

@@ -17,9 +17,11 @@ from agents.csv_cells import defuse
 from agents.hours import HoursRow, format_hours
 from agents.importers import (
     AGENT_COLUMNS,
+    AGENT_SKILLS_COLUMN,
     ANY_EXOPHONE,
     GROUP_COLUMNS,
     GROUP_CONNECT_COLUMNS,
+    GROUP_VIP_COLUMN,
     AgentRow,
     GroupRow,
     Parsed,
@@ -30,12 +32,16 @@ from agents.models import (
     Agent,
     AgentGroup,
     AgentHours,
+    AgentSkill,
     AgentStatus,
     GroupHours,
     Membership,
+    Route,
+    Skill,
     StatusVia,
 )
 from agents.planner_statistics import refresh_planner_statistics
+from agents.skills import Levels, format_levels
 from agents.status import end_due_breaks, set_agent_status
 
 IMPORT_STATUS_REASON = "roster import"
@@ -47,8 +53,14 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     deactivated: int = 0
+    deleted: int = 0
     dry_run: bool = False
     details: list[str] = field(default_factory=list)
+    # Imported anyway, but worth a look (a need nobody meets).
+    warnings: list[str] = field(default_factory=list)
+    # A line a row in `details` (for --verbosity 2); off, memory does not grow
+    # with the file.
+    keep_details: bool = True
 
     def __str__(self):
         text = (
@@ -57,11 +69,14 @@ class ImportSummary:
         )
         if self.deactivated:
             text += f", {self.deactivated} deactivated"
+        if self.deleted:
+            text += f", {self.deleted} deleted"
         return text
 
     def count(self, outcome: str, line: int, label: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
-        self.details.append(f"line {line}: {outcome} {label}")
+        if self.keep_details:
+            self.details.append(f"line {line}: {outcome} {label}")
 
 
 def stored_hours(owner) -> list[HoursRow]:
@@ -88,6 +103,7 @@ class GroupLinks:
     overflow: str
     exophones: tuple[str, ...]
     digits: str
+    vip_group: str = ""
 
 
 def check_groups(
@@ -129,27 +145,55 @@ def check_groups(
             )
             errors.append(RowError(row.line, f"overflow cycle {path}"))
 
+    for row in rows:
+        if row.vip_group and row.vip_group not in overflow:
+            errors.append(
+                RowError(row.line, f"vip_group is an unknown group {row.vip_group!r}")
+            )
+    routes = {route.slug: route for route in Route.objects.all()}
+    for row in rows:
+        if row.slug in routes:
+            errors.append(
+                RowError(
+                    row.line,
+                    f"slug {row.slug!r} is already a route's (in the database); "
+                    "routes and groups share one namespace",
+                )
+            )
     owners: dict[tuple[str, str], list[tuple[str, int | None]]] = defaultdict(list)
     for slug, group in stored.items():
         if slug not in in_file:
             for route in group_routes(group.exophone_list, group.digits):
-                owners[route].append((slug, None))
+                owners[route].append((named(slug), None))
+    for route in routes.values():
+        for pair in group_routes(route.exophone_list, route.digits):
+            owners[pair].append((f"route {route.slug!r}", None))
     for row in rows:
         for route in group_routes(list(row.exophones), row.digits):
-            owners[route].append((row.slug, row.line))
+            owners[route].append((f"group {row.slug!r}", row.line))
+    errors.extend(pair_clashes(owners))
+    return errors
+
+
+def pair_clashes(
+    owners: dict[tuple[str, str], list[tuple[str, int | None]]],
+) -> list[RowError]:
+    """Return an error, on each file line, for every (ExoPhone, digits) pair that
+    two owners (groups or routes, `line` None when stored) claim."""
+    errors = []
     for route, route_owners in owners.items():
-        for slug, line in route_owners:
+        for name, line in route_owners:
             if line is None:
                 continue
             for other, other_line in route_owners:
-                if other == slug:
+                if other == name:
                     continue
                 where = f"line {other_line}" if other_line else "in the database"
                 errors.append(
                     RowError(
                         line,
                         f"route {describe_route(route)} is already taken by "
-                        f"{named(other)} ({where})",
+                        f"{other} ({where})",
                     )
                 )
     return errors
@@ -218,15 +262,20 @@ def import_groups(*, parsed: Parsed, dry_run: bool = False) -> ImportSummary:
                 )
                 fields.append("hours")
             outcomes[row.slug] = "updated" if fields else "unchanged"
-        # Overflow last: a row may point at a group created further down the file.
+        # Overflow and VIP group last: a row may point at a group created further
+        # down the file.
         for row in parsed.rows:
             group = stored[row.slug]
-            target = stored[row.overflow].pk if row.overflow else None
-            if group.overflow_id != target:
-                group.overflow_id = target
-                group.save(update_fields=["overflow"])
-                if outcomes[row.slug] == "unchanged":
-                    outcomes[row.slug] = "updated"
+            targets = {"overflow": row.overflow}
+            if row.vip_group is not None:
+                targets["vip_group"] = row.vip_group
+            for name, slug in targets.items():
+                target = stored[slug].pk if slug else None
+                if getattr(group, f"{name}_id") != target:
+                    setattr(group, f"{name}_id", target)
+                    group.save(update_fields=[name])
+                    if outcomes[row.slug] == "unchanged":
+                        outcomes[row.slug] = "updated"
             summary.count(outcomes[row.slug], row.line, f"group {row.slug}")
         if dry_run:
             transaction.set_rollback(True)
@@ -342,6 +391,7 @@ def import_agents(
         phones = [row.phone for row in parsed.rows]
         stored = stored_memberships(phones)
         positions = membership_positions(parsed.rows, groups, stored)
+        ensure_skills(name for row in parsed.rows for name, _ in row.skills or ())
         for start in range(0, len(parsed.rows), IMPORT_CHUNK):
             import_agent_rows(
                 parsed.rows[start : start + IMPORT_CHUNK],
@@ -408,6 +458,7 @@ def import_agent_rows(
     )
     agents.update(zip((row.phone for row in new_rows), created, strict=True))
     new_phones = {row.phone for row in new_rows}
+    stored_skills = agent_skills(agent.pk for agent in agents.values())
     hours: list[AgentHours] = []
     memberships: list[Membership] = []
     for row in rows:
@@ -428,6 +479,10 @@ def import_agent_rows(
             stored,
             memberships,
             created=outcome == "created",
+        ):
+            outcome = "updated" if outcome == "unchanged" else outcome
+        if row.skills is not None and sync_skills(
+            agent, row.skills, stored_skills.get(agent.pk, ())
         ):
             outcome = "updated" if outcome == "unchanged" else outcome
         summary.count(outcome, row.line, f"agent {row.name} {row.phone}")
@@ -496,6 +551,33 @@ def sync_memberships(
     return changed
 
 
+def ensure_skills(names) -> None:
+    """Create the skills `names` that do not exist yet (skills exist once used)."""
+    Skill.objects.bulk_create(
+        [Skill(name=name) for name in sorted(set(names))], ignore_conflicts=True
+    )
+
+
+def agent_skills(agent_ids) -> dict[int, Levels]:
+    """Return each agent's skills as (name, level), sorted by name."""
+    skills: dict[int, list] = defaultdict(list)
+    rows = AgentSkill.objects.filter(agent_id__in=list(agent_ids)).order_by("skill_id")
+    for agent_id, name, level in rows.values_list("agent_id", "skill_id", "level"):
+        skills[agent_id].append((name, level))
+    return {agent_id: tuple(levels) for agent_id, levels in skills.items()}
+
+
+def sync_skills(agent: Agent, wanted: Levels, stored: Levels) -> bool:
+    """Make `agent`'s skills `wanted`; return whether any changed."""
+    if tuple(wanted) == tuple(stored):
+        return False
+    AgentSkill.objects.filter(agent=agent).delete()
+    AgentSkill.objects.bulk_create(
+        AgentSkill(agent=agent, skill_id=name, level=level) for name, level in wanted
+    )
+    return True
+
+
 def export_order(
     keys: dict[int, tuple[str, str]], memberships: list[tuple[int, int, int]]
 ) -> list[int]:
@@ -558,9 +640,11 @@ def write_csv(columns: tuple[str, ...], rows: Iterable[dict]) -> str:
 
 def export_groups() -> str:
     """Return every group as a groups file (DESIGN section 3)."""
-    groups = AgentGroup.objects.select_related("overflow").prefetch_related("hours")
+    groups = AgentGroup.objects.select_related(
+        "overflow", "vip_group"
+    ).prefetch_related("hours")
     return write_csv(
-        GROUP_COLUMNS + GROUP_CONNECT_COLUMNS,
+        (*GROUP_COLUMNS, *GROUP_CONNECT_COLUMNS, GROUP_VIP_COLUMN),
         [
             {
                 "slug": group.slug,
@@ -580,6 +664,7 @@ def export_groups() -> str:
                 "timezone": group.timezone,
                 "hours": format_hours(stored_hours(group)),
                 **connect_cells(group),
+                GROUP_VIP_COLUMN: group.vip_group.slug if group.vip_group else "",
             }
             for group in groups.order_by("slug")
         ],
@@ -649,15 +734,17 @@ def write_agents(out: TextIO, *, now: dt.datetime | None = None) -> int:
     )
     order = export_order(keys, memberships)
     del keys, memberships
-    return write_rows(out, AGENT_COLUMNS, _agent_rows(order, now=now))
+    return write_rows(
+        out, (*AGENT_COLUMNS, AGENT_SKILLS_COLUMN), _agent_rows(order, now=now)
+    )
 
 
 def _agent_rows(order: list[int], *, now: dt.datetime):
     for start in range(0, len(order), EXPORT_CHUNK):
         chunk = order[start : start + EXPORT_CHUNK]
-        agents = Agent.objects.prefetch_related("hours", "memberships__group").in_bulk(
-            chunk
-        )
+        agents = Agent.objects.prefetch_related(
+            "hours", "memberships__group", "skills"
+        ).in_bulk(chunk)
         for pk in chunk:
             agent = agents[pk]
             yield {
@@ -668,4 +755,7 @@ def _agent_rows(order: list[int], *, now: dt.datetime):
                 "active": "yes" if agent.active else "no",
                 "timezone": agent.timezone,
                 "hours": format_hours(stored_hours(agent)),
+                AGENT_SKILLS_COLUMN: format_levels(
+                    (skill.skill_id, skill.level) for skill in agent.skills.all()
+                ),
             }

@@ -9,3 +9,10 @@ MAX_RATE = 1500
 def phone(group_index: int, agent_index: int) -> str:
     """Return the E.164 phone of agent `agent_index` of the `group_index`-th group."""
     return f"+9198{group_index}{agent_index:07d}"
+
+
+# Issue 19: every agent has SKILLS skills; each group has a route with two needs
+# (`<group>-needs`), and the needs phases call from a known caller.
+SKILLS = 10
+ROUTE_NEEDS = "skill-0:2;skill-1:2"
+KNOWN_CALLER = "+919901320692"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.roster import FOLLOW_UP_GROUP, GROUP_SIZES, MAX_RATE, phone
+from bench.roster import FOLLOW_UP_GROUP, GROUP_SIZES, KNOWN_CALLER, MAX_RATE, phone
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "bench" / "results"
@@ -45,6 +45,8 @@ PHASES = [
     "floor",
     "first-10",
     "first-1000",
+    "needs-10",
+    "needs-1000",
     "connect-10",
     "call",
     "no-answer",
@@ -242,6 +244,18 @@ def run_engine(database_env, *, phases, rates, history, args) -> dict:
     return result
 
 
+# The groups, then (issue 19) their routes with two needs, from a known caller.
+PROFILED = [*GROUP_SIZES, *(f"{slug}-needs" for slug in GROUP_SIZES)]
+
+
+def profile_path(slug: str, sid: str) -> str:
+    """A first request to `slug`; to a route with needs, from the known caller."""
+    path = first_path(slug, sid)
+    if slug.endswith("-needs"):
+        path = path.replace("09901320691", "0" + KNOWN_CALLER.removeprefix("+91"))
+    return path
+
+
 def profile(env: dict, requests: int) -> dict:
     """Profile first requests in one process (bench/profile.py), for each group.
 
@@ -256,11 +270,11 @@ def profile(env: dict, requests: int) -> dict:
         "import json\n"
         "from pathlib import Path\n"
         "from bench.profile import profile_first_requests\n"
-        "from bench.runner import first_path\n"
+        "from bench.runner import profile_path\n"
         "summary = {}\n"
-        f"for slug in {list(GROUP_SIZES)!r}:\n"
+        f"for slug in {PROFILED!r}:\n"
         "    summary[slug] = profile_first_requests(\n"
-        "        path_of=lambda sid: first_path(slug, f'{slug}-{sid}'),\n"
+        "        path_of=lambda sid: profile_path(slug, f'{slug}-{sid}'),\n"
         f"        requests={requests},\n"
         f"        out=Path({str(RESULTS)!r}) / f'profile-{{slug}}.txt')\n"
         f"Path({str(summary)!r}).write_text(json.dumps(summary, indent=2))\n",
@@ -477,6 +491,17 @@ def paths_file(phase: str, run: str, count: int) -> Path:
     tag = f"{run}-{os.getpid()}"
     if phase in {"ceiling", "floor"}:
         lines = [f"/bench/{phase}/?CallSid={phase}-{tag}-{n}" for n in range(count)]
+    elif phase.startswith("needs-"):
+        # Issue 19: the same first request, to the group's route with two needs,
+        # from a known caller.
+        size = phase.split("-")[1]
+        national = "0" + KNOWN_CALLER.removeprefix("+91")
+        lines = [
+            first_path(f"bench-{size}-needs", f"{phase}-{tag}-{n}").replace(
+                "09901320691", national
+            )
+            for n in range(count)
+        ]
     elif phase.startswith(("first-", "connect-")):
         kind, size = phase.split("-")
         endpoint = "dial-whom" if kind == "first" else "connect"
@@ -633,6 +658,22 @@ def targets(results: dict, rate: int, sqlite_rate: int) -> dict:
             else None,
             0.9,
             at_least=True,
+        ),
+        "needs-10 (route with two needs, known caller) >= 0.9 of first-10": check(
+            of_floor("needs-10") / of_floor("first-10")
+            if of_floor("needs-10") and of_floor("first-10")
+            else None,
+            0.9,
+            at_least=True,
+        ),
+        f"needs-1000 p50 (10 skills an agent) <= 1.2x needs-10 p50 at {rate} req/s": (
+            check(
+                held("needs-1000", "p50_ms") / held("needs-10", "p50_ms")
+                if held("needs-1000", "p50_ms") and held("needs-10", "p50_ms")
+                else None,
+                1.2,
+                unit="x",
+            )
         ),
         "no degraded answer, no error": check(
             pg["degraded_answers"]

@@ -12,9 +12,24 @@ import datetime as dt
 from django.db import connection, transaction
 from django.utils import timezone
 
-from agents.models import Agent, AgentGroup, Membership
+from agents.models import (
+    Agent,
+    AgentGroup,
+    AgentSkill,
+    Caller,
+    Membership,
+    Route,
+    Skill,
+)
 from agents.planner_statistics import refresh_planner_statistics
-from bench.roster import FOLLOW_UP_GROUP, GROUP_SIZES, phone
+from bench.roster import (
+    FOLLOW_UP_GROUP,
+    GROUP_SIZES,
+    KNOWN_CALLER,
+    ROUTE_NEEDS,
+    SKILLS,
+    phone,
+)
 from routing.models import Attempt, Call
 
 
@@ -44,6 +59,19 @@ def seed_roster() -> dict[str, list[int]]:
             for index, agent in enumerate(agents)
         )
         agent_ids[slug] = [agent.pk for agent in agents]
+        # Issue 19: ten skills an agent (levels 2-5, so everyone meets the
+        # route's needs and the candidate statement still finds the first
+        # member), and a route with two needs.
+        Skill.objects.bulk_create(
+            [Skill(name=f"skill-{n}") for n in range(SKILLS)], ignore_conflicts=True
+        )
+        AgentSkill.objects.bulk_create(
+            AgentSkill(agent=agent, skill_id=f"skill-{n}", level=2 + (index + n) % 4)
+            for index, agent in enumerate(agents)
+            for n in range(SKILLS)
+        )
+        Route.objects.create(slug=f"{slug}-needs", group=group, needs=ROUTE_NEEDS)
+    Caller.objects.create(number=KNOWN_CALLER, name="Known", notes="bench caller")
     # As the roster import does: production's tables have statistics.
     refresh_planner_statistics()
     return agent_ids

@@ -12,9 +12,19 @@ from dataclasses import dataclass, field
 from django.utils import formats, timezone
 
 from agents import rules
-from agents.models import AgentGroup, Holiday, Membership, TimeOff
+from agents.models import (
+    AgentGroup,
+    AgentSkill,
+    Caller,
+    Holiday,
+    Membership,
+    Route,
+    TimeOff,
+)
 from agents.rules.language import Clock
 from agents.rules.queries import agent_zones
+from agents.skills import describe_needs, stored_needs
+from routing.calls.call_state import call_needs
 from routing.calls.planner import Pools, group_settings, overflow_chain, plan_with_reads
 from routing.calls.selection import MemberQuery, Verdict
 from routing.decision import engine
@@ -35,6 +45,7 @@ class MemberVerdict:
     membership: Membership
     offered_at_position: int | None = None
     reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # owner, needs met or lacking
     engaged_call_sid: str = ""
 
 
@@ -54,22 +65,61 @@ class RoutePreview:
     numbers: list[PreviewNumber]
     groups: list[GroupPreview]
     unreached: list[AgentGroup]
+    route: Route | None = None
+    needs: str = ""  # in plain words
+    known: Caller | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def preview_route(
-    *, group: AgentGroup, caller: str, moment: dt.datetime
+    *,
+    group: AgentGroup,
+    caller: str,
+    moment: dt.datetime,
+    route: Route | None = None,
 ) -> RoutePreview:
-    """Return the numbers a new call to `group` would get at `moment`, and why not others."""
+    """Return the numbers a new call to `group` (by `route`, if any) from `caller`
+    would get at `moment`, and why not others."""
     chain = overflow_chain(group)
     zones = agent_zones()
-    pools = Pools(chain, moment=moment, caller=caller, call_id=None, zones=zones)
+    known = (
+        Caller.objects.select_related("owner").filter(number=caller).first()
+        if caller
+        else None
+    )
+    needs_text, relax_after = call_needs(route, known.needs if known else "")
+    needs = engine.CallNeeds(
+        skills=stored_needs(needs_text),
+        strict=bool(needs_text) and relax_after != 0,
+    )
+    facts = engine.KnownCaller(
+        owner_id=known.owner_id if known else None,
+        strict=bool(known and known.binding == "strict" and known.owner_id),
+        vip=bool(known and known.vip),
+        blocked=bool(known and known.blocked),
+    )
+    vip_group = group.vip_group if facts.vip and group.vip_group_id else None
+    pools = Pools(
+        chain,
+        moment=moment,
+        caller=caller,
+        call_id=None,
+        zones=zones,
+        needs=needs,
+        vip_group=vip_group,
+    )
     plan = plan_with_reads(
         offers=[],
         settlement=engine.Settlement(),
         chain=chain,
         pools=pools,
         now=moment,
+        needs=needs,
+        caller=facts,
+        vip_group=vip_group,
     )
+    if vip_group is not None:
+        chain = [vip_group, *chain]
     by_id = {member_group.pk: member_group for member_group in chain}
     numbers = [
         PreviewNumber(
@@ -83,7 +133,11 @@ def preview_route(
         for index, offer in enumerate(plan.new, start=1)
     ]
     # The groups the planner read are the ones the answer reached.
-    visited = [member_group for member_group in chain if member_group.pk in pools.pools]
+    # The entry group is always explained, even when an owner or a block
+    # answered before it was read.
+    read = {key[0] if isinstance(key, tuple) else key for key in pools.pools}
+    read.add(group.pk)
+    visited = [member_group for member_group in chain if member_group.pk in read]
     entry = group_settings(group)
     return RoutePreview(
         group=group,
@@ -98,12 +152,46 @@ def preview_route(
         numbers=numbers,
         groups=[
             _group_preview(
-                g, moment=moment, caller=caller, zones=zones, numbers=numbers
+                g,
+                moment=moment,
+                caller=caller,
+                zones=zones,
+                numbers=numbers,
+                needs=needs.skills,
+                owner_id=facts.owner_id,
             )
             for g in visited
         ],
-        unreached=chain[len(visited) :],
+        unreached=[g for g in chain if g not in visited],
+        route=route,
+        needs=describe_needs(needs.skills) if needs.skills else "",
+        known=known,
+        notes=[*plan.notes, *_caller_notes(known, needs, relax_after)],
     )
+
+
+def _caller_notes(known: Caller | None, needs: engine.CallNeeds, relax_after) -> list:
+    notes = []
+    if needs.skills:
+        if relax_after is None:
+            notes.append("only agents who meet the needs ring; they never relax")
+        elif relax_after == 0:
+            notes.append("agents who meet the needs ring first, then the others")
+        else:
+            notes.append(
+                f"only agents who meet the needs ring for {relax_after} seconds, "
+                "then the others too"
+            )
+    if known is None:
+        return notes
+    if known.blocked:
+        notes.append("blocked caller: the answer is empty")
+    if known.owner_id:
+        binding = "only the owner" if known.binding == "strict" else "first"
+        notes.append(f"owner {known.owner.name} rings {binding} when available")
+    if known.vip:
+        notes.append("VIP caller: the group's VIP group rings first")
+    return notes
 
 
 def _group_preview(
@@ -113,12 +201,24 @@ def _group_preview(
     caller: str,
     zones: list[str],
     numbers: list[PreviewNumber],
+    needs: tuple = (),
+    owner_id: int | None = None,
 ) -> GroupPreview:
     """Explain, member by member, the group's part of the answer."""
-    verdicts = MemberQuery(group, moment=moment, zones=zones, caller=caller).verdicts()
+    verdicts = MemberQuery(
+        group, moment=moment, zones=zones, caller=caller, needs=needs
+    ).verdicts()
     memberships = Membership.objects.select_related("agent").in_bulk(
         [verdict.candidate.membership_id for verdict in verdicts]
     )
+    levels = {}
+    if needs:
+        levels = {
+            (agent_id, name): level
+            for agent_id, name, level in AgentSkill.objects.filter(
+                agent__memberships__group=group, skill_id__in=[n for n, _ in needs]
+            ).values_list("agent_id", "skill_id", "level")
+        }
     closed_reason = ""
     if verdicts and not verdicts[0].passes[rules.GROUP_OPEN.name]:
         closed_reason = _closed_reason(group, moment)
@@ -153,6 +253,12 @@ def _group_preview(
     for verdict in verdicts:
         membership = memberships[verdict.candidate.membership_id]
         member = MemberVerdict(membership=membership)
+        if membership.agent_id == owner_id:
+            member.notes.append("owner of this caller")
+        if needs:
+            member.notes.extend(
+                _needs_verdict(membership.agent_id, needs, verdict.skills, levels)
+            )
         number = offered.get(membership.agent_id)
         if number is not None:
             member.offered_at_position = number.position
@@ -180,6 +286,18 @@ def _group_preview(
                 member.engaged_call_sid = membership.agent.engaged_call_sid
         members.append(member)
     return GroupPreview(group=group, closed_reason=closed_reason, members=members)
+
+
+def _needs_verdict(agent_id, needs, met: dict, levels: dict) -> list[str]:
+    """`meets the needs`, or what the member lacks with their level."""
+    lacks = []
+    for name, level in needs:
+        if met.get(name):
+            continue
+        has = levels.get((agent_id, name))
+        had = f"has {has}, needs {level}" if has else f"does not have it, needs {level}"
+        lacks.append(f"lacks {name} ({had})")
+    return lacks or ["meets the needs"]
 
 
 def _reasons(

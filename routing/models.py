@@ -17,6 +17,8 @@ class CallResult(models.TextChoices):
     NOT_ANSWERED = statuses.NOT_ANSWERED, "Not answered"
     # The caller hung up before anyone answered (CallType=client-hangup).
     ABANDONED = statuses.ABANDONED, "Abandoned"
+    # A known caller marked blocked: answered empty, nobody claimed.
+    BLOCKED = statuses.BLOCKED, "Blocked"
 
 
 class DerivedResult(models.TextChoices):
@@ -27,6 +29,8 @@ class DerivedResult(models.TextChoices):
     ABANDONED = CallResult.ABANDONED.value, "Abandoned"
     IN_PROGRESS = CallResult.IN_PROGRESS.value, "In progress"
     NO_OUTCOME = "no-outcome", "No outcome reported"
+    # Counted apart (DESIGN 10.3): the reports' per-route table.
+    BLOCKED = CallResult.BLOCKED.value, "Blocked"
 
 
 class CallQuerySet(models.QuerySet):
@@ -79,6 +83,34 @@ class Call(models.Model):
         related_name="calls",
         help_text="The group the call entered by (overflow groups are on attempts).",
     )
+    route = models.ForeignKey(
+        "agents.Route",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        help_text="The route the call took (DESIGN 10.2), kept for the call.",
+    )
+    needs = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",  # rows written in SQL elsewhere need no needs
+        help_text="What the call needed: the route's and the caller's own needs.",
+    )
+    relax_after = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Seconds after the first request when the needs became a "
+        "preference (empty: never; 0: from the start).",
+    )
+    direction = models.CharField(
+        max_length=30,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Exotel's Direction: incoming, or a call Exotel placed.",
+    )
     first_seen_at = models.DateTimeField(default=timezone.now)
     result = models.CharField(
         max_length=20, choices=CallResult, default=CallResult.IN_PROGRESS
@@ -114,6 +146,13 @@ class Call(models.Model):
 
     def __str__(self):
         return self.sid
+
+    @property
+    def relaxes_at(self) -> dt.datetime | None:
+        """When the call's needs became a preference (None: never, or no needs)."""
+        if not self.needs or self.relax_after is None:
+            return None
+        return self.first_seen_at + dt.timedelta(seconds=self.relax_after)
 
 
 class Outcome(models.TextChoices):
@@ -171,6 +210,11 @@ class Attempt(models.Model):
     )
     answered_at = models.DateTimeField(
         null=True, blank=True, help_text="When the agent picked up."
+    )
+    met_needs = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Whether the agent met the call's needs (empty: no needs).",
     )
 
     objects = AttemptQuerySet.as_manager()

@@ -17,7 +17,12 @@ from django.utils.safestring import mark_safe
 
 from agents import rules
 from agents.admin.access import SupervisorAccess
-from agents.admin.inlines import AgentHoursInline, AgentMembershipInline, TimeOffInline
+from agents.admin.inlines import (
+    AgentHoursInline,
+    AgentMembershipInline,
+    AgentSkillInline,
+    TimeOffInline,
+)
 from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
 from agents.personal_links import issue_personal_token
 from agents.phones import normalize_phone
@@ -224,7 +229,12 @@ class AgentAdmin(SupervisorAccess, admin.ModelAdmin):
     search_fields = ["name", "phone"]
     actions = [make_available, make_on_break, make_offline]
     action_form = StatusActionForm
-    inlines = [AgentMembershipInline, AgentHoursInline, TimeOffInline]
+    inlines = [
+        AgentMembershipInline,
+        AgentHoursInline,
+        TimeOffInline,
+        AgentSkillInline,
+    ]
     form = AgentAdminForm
     fields = [
         "name",

@@ -77,7 +77,15 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
         ),
         (
             "Routes and overflow",
-            {"fields": ["exophones", "digits", "overflow", "fallback_numbers"]},
+            {
+                "fields": [
+                    "exophones",
+                    "digits",
+                    "overflow",
+                    "vip_group",
+                    "fallback_numbers",
+                ]
+            },
         ),
         (
             "Programmable Connect",

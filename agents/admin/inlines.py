@@ -11,6 +11,7 @@ from agents.models import (
     Agent,
     AgentGroup,
     AgentHours,
+    AgentSkill,
     GroupHours,
     Holiday,
     Membership,
@@ -97,6 +98,13 @@ class AgentHoursInline(WeeklyHoursWidgets, SupervisorAccess, admin.TabularInline
 class GroupHoursInline(WeeklyHoursWidgets, SupervisorAccess, admin.TabularInline):
     model = GroupHours
     extra = 0
+
+
+class AgentSkillInline(SupervisorAccess, admin.TabularInline):
+    model = AgentSkill
+    extra = 1
+    verbose_name = "skill"
+    verbose_name_plural = "skills (level 1 = some, 5 = best)"
 
 
 class TimeOffInline(SupervisorAccess, admin.TabularInline):

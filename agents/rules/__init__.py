@@ -29,6 +29,8 @@ from agents.rules.roster import (
     ON_DUTY,
     Rule,
     all_of,
+    has_skill,
+    meets_needs,
 )
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "Rule",
     "agent_zones",
     "all_of",
+    "has_skill",
+    "meets_needs",
     "group_is_open",
     "orm_condition",
 ]

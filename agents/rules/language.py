@@ -19,6 +19,7 @@ from agents.models import (
     Agent,
     AgentGroup,
     AgentHours,
+    AgentSkill,
     GroupHours,
     Holiday,
     Membership,
@@ -33,6 +34,7 @@ TABLES = {
     "member": Membership._meta.db_table,
     "group": AgentGroup._meta.db_table,
     "agent_hours": AgentHours._meta.db_table,
+    "agent_skill": AgentSkill._meta.db_table,
     "group_hours": GroupHours._meta.db_table,
     "time_off": TimeOff._meta.db_table,
     "holiday": Holiday._meta.db_table,
@@ -126,6 +128,7 @@ _OPERATORS: dict[str, Callable] = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 
@@ -213,19 +216,28 @@ class Not(Expr):
 
 @dataclass(frozen=True)
 class Exists(Expr):
-    """Some row of `role` (a related table) belongs to `owner` and meets `where`."""
+    """Some row of `role` (a related table) belongs to `owner` and meets `where`.
+
+    `per_row` renders it as a scalar subquery, which PostgreSQL runs for each row
+    that reaches it (an index lookup) instead of joining the whole related table
+    first: a semi-join would read every member before the limit could stop it.
+    """
 
     role: str
     foreign_key: str
     owner: Col
     where: Expr | None = None
+    per_row: bool = False
 
     def sql(self, context: SqlContext) -> str:
         alias = context.alias(self.role)
         condition = f"{alias}.{self.foreign_key} = {self.owner.sql(context)}"
         if self.where is not None:
             condition += f" AND {self.where.sql(context)}"
-        return f"EXISTS (SELECT 1 FROM {TABLES[self.role]} {alias} WHERE {condition})"
+        rows = f"SELECT 1 FROM {TABLES[self.role]} {alias} WHERE {condition}"
+        if self.per_row:
+            return f"({rows} LIMIT 1) IS NOT NULL"
+        return f"EXISTS ({rows})"
 
     def holds(self, context: PythonContext) -> bool:
         for row in context.related(self.role, self.owner.value(context)):

@@ -128,3 +128,35 @@ def all_of(rules: Iterable[Rule]) -> Expr:
 @functools.cache
 def _all_of(rules: tuple[Rule, ...]) -> Expr:
     return All(*(rule.expr for rule in rules))
+
+
+@functools.cache
+def has_skill(name: str, level: int) -> Rule:
+    """The agent has skill `name` at `level` or higher (one indexed lookup)."""
+    return Rule(
+        f"has_{name.replace('-', '_')}",
+        Exists(
+            "agent_skill",
+            "agent_id",
+            AGENT_ID,
+            All(
+                Compare(Col("agent_skill", "skill_id"), "=", Literal(name)),
+                Compare(Col("agent_skill", "level"), ">=", Literal(level)),
+            ),
+            per_row=True,
+        ),
+        f"lacks {name}",
+    )
+
+
+@functools.cache
+def meets_needs(needs: tuple[tuple[str, int], ...]) -> Rule:
+    """The agent meets the needs (DESIGN 10.2): every skill, each at its minimum.
+
+    `needs` is not empty.
+    """
+    return Rule(
+        "meets_needs",
+        All(*(has_skill(name, level).expr for name, level in needs)),
+        "does not meet the needs",
+    )

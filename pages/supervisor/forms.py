@@ -5,7 +5,7 @@ import datetime as dt
 from django import forms
 from django.core.exceptions import ValidationError
 
-from agents.models import AgentStatus
+from agents.models import AgentStatus, Route
 from agents.phones import normalize_phone
 from pages.reports.figures import MAX_DAYS
 
@@ -26,7 +26,14 @@ class PreviewForm(forms.Form):
     caller = forms.CharField(
         required=False,
         max_length=30,
-        help_text="Optional: the caller's number (for sticky routing).",
+        help_text="Optional: the caller's number (sticky agent, known caller).",
+    )
+    route = forms.ModelChoiceField(
+        queryset=Route.objects.none(),
+        required=False,
+        to_field_name="slug",
+        empty_label="(none: the group itself)",
+        help_text="Optional: the route the call takes, with its needs.",
     )
     moment = forms.DateTimeField(
         label="When",
@@ -40,6 +47,11 @@ class PreviewForm(forms.Form):
         validators=[_in_range],
         help_text="Optional: when, on the group's clock, 24-hour; empty = now.",
     )
+
+    def __init__(self, *args, group=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if group is not None:
+            self.fields["route"].queryset = Route.objects.filter(group=group)
 
     def clean_caller(self) -> str:
         caller = self.cleaned_data["caller"].strip()

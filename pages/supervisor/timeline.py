@@ -4,7 +4,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils import formats, timezone
 
+from agents.models import Caller
+from agents.skills import describe_needs, stored_needs
 from routing.exotel.connect import displayed_answer
 from routing.models import Attempt, Call, Outcome, WebhookRequest
 
@@ -69,3 +72,44 @@ def _connect_json(call: Call, request: WebhookRequest) -> str:
         return ""
     numbers = request.response_body.split(",") if request.response_body else []
     return displayed_answer(numbers=numbers, group=call.group)
+
+
+def route_lines(call: Call) -> list[str]:
+    """Say, in plain words, the call's route, its needs and when they relaxed,
+    and what its caller is known for (DESIGN 10.4)."""
+    lines = []
+    if call.route is not None:
+        lines.append(f"Route {call.route.slug}.")
+    needs = stored_needs(call.needs)
+    if needs:
+        text = describe_needs(needs)
+        text = text[0].upper() + text[1:]
+        if call.relax_after is None:
+            lines.append(f"{text}; only agents who meet them, never relaxed.")
+        elif call.relax_after == 0:
+            lines.append(f"{text}; a preference from the start.")
+        else:
+            at = formats.date_format(
+                timezone.localtime(call.relaxes_at), "DATETIME_FORMAT"
+            )
+            lines.append(
+                f"{text}; only agents who meet them for {call.relax_after} s, "
+                f"relaxed at {at}."
+            )
+    if call.direction and call.direction != "incoming":
+        lines.append(f"A call Exotel placed ({call.direction}).")
+    known = Caller.objects.filter(number=call.caller).first() if call.caller else None
+    if known is not None:
+        facts = [
+            fact
+            for fact, present in (
+                ("VIP", known.vip),
+                ("blocked", known.blocked),
+                (f"owner {known.owner}", known.owner_id),
+            )
+            if present
+        ]
+        about = f" ({', '.join(facts)})" if facts else ""
+        notes = f": {known.notes}" if known.notes else ""
+        lines.append(f"Known caller{about}{notes}")
+    return lines

@@ -18,12 +18,21 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.admin.agents import issue_link_page
 from agents.coverage import Gap, coverage_gaps
 from agents.csv_cells import defused_rows
-from agents.models import Agent, AgentGroup, AgentStatus, Membership, StatusVia
+from agents.models import (
+    Agent,
+    AgentGroup,
+    AgentStatus,
+    Membership,
+    Route,
+    StatusVia,
+)
+from agents.skills import describe_needs, stored_needs
 from agents.status import change_agent_status, end_due_breaks
 from pages.preview import preview_route
 from pages.reports.callbacks import missed_callers
 from pages.reports.charts import daily_chart, hourly_chart
 from pages.reports.figures import answer_speed, group_report
+from pages.reports.routes import route_report
 from pages.reports.table import report_rows
 from pages.supervisor.agent_time import agent_times
 from pages.supervisor.board import board_members
@@ -35,7 +44,7 @@ from pages.supervisor.forms import (
     PreviewForm,
     StatusForm,
 )
-from pages.supervisor.timeline import call_timeline
+from pages.supervisor.timeline import call_timeline, route_lines
 from routing.exotel.connect import displayed_answer
 from routing.models import Call, CallBack, DerivedResult
 
@@ -88,7 +97,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def preview(request: HttpRequest, slug: str) -> HttpResponse:
     """Show what the endpoint would answer a new call now, and why not the others."""
     group = _group(request, slug)
-    form = PreviewForm(request.GET or None)
+    form = PreviewForm(request.GET or None, group=group)
     result = None
     # The moment typed, and the times in the reasons, are on the group's clock.
     with timezone.override(group.timezone):
@@ -98,6 +107,7 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
                 group=group,
                 caller=data.get("caller", ""),
                 moment=data.get("moment") or timezone.now(),
+                route=data.get("route"),
             )
     engaged_sids = (
         [v.engaged_call_sid for g in result.groups for v in g.members] if result else []
@@ -216,7 +226,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     call = get_object_or_404(
         Call.objects.visible_to(request.user)
         .with_derived_result(timezone.now())
-        .select_related("group", "answered_by"),
+        .select_related("group", "answered_by", "route"),
         pk=call_id,
     )
     return _render(
@@ -225,6 +235,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
         {
             "call": call,
             "group": call.group,
+            "route_lines": route_lines(call),
             "derived_result": DerivedResult(call.derived_result),
             "events": call_timeline(call),
             "admin_url": reverse("admin:routing_call_change", args=[call.pk])
@@ -272,10 +283,29 @@ def coverage(request: HttpRequest) -> HttpResponse:
         }
         for group in groups
     ]
+    route_rows = [
+        {
+            "route": route,
+            "needs": describe_needs(stored_needs(route.needs)),
+            "gaps": [
+                _gap_text(gap, route.group.timezone)
+                for gap in coverage_gaps(
+                    route.group,
+                    start=now,
+                    days=days,
+                    needs=stored_needs(route.needs),
+                )
+            ],
+        }
+        for route in Route.objects.filter(group__in=list(groups))
+        .exclude(needs="")
+        .select_related("group")
+        .order_by("slug")
+    ]
     return _render(
         request,
         "supervisor/coverage.html",
-        {"rows": rows, "days": days, "form": form},
+        {"rows": rows, "route_rows": route_rows, "days": days, "form": form},
         title=f"Coverage: the next {days} days",
     )
 
@@ -337,6 +367,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "report": figures,
             "answer_speed": answer_speed(group=group, start=start, end=end),
+            "routes": route_report(group=group, start=start, end=end),
             "hourly_chart": hourly_chart(figures.hours),
             "daily_chart": daily_chart(figures.days) if end != start else None,
             **period,

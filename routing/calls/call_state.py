@@ -7,9 +7,10 @@ from typing import NamedTuple
 
 from django.db import connection
 
-from agents.models import AgentGroup
+from agents.models import AgentGroup, Binding, Caller, Route
+from agents.skills import combine_needs, format_levels, stored_needs
 from agents.sql import COMMA, Sql, db_datetime, param
-from routing.calls.entry_group import resolve_group
+from routing.calls.entry_group import resolve_entry
 from routing.decision import engine
 from routing.exotel.requests import ExotelRequest
 from routing.models import Attempt, Call, CallResult, Outcome
@@ -42,6 +43,7 @@ class LoadedCall(NamedTuple):
     call: Call  # stored, or new and not yet saved
     offers: list[engine.Offer]
     guessed_candidates: str | None  # the guess's JSON, when one was asked for
+    caller: engine.KnownCaller = engine.UNKNOWN_CALLER  # what the caller is known for
 
 
 def load_call(
@@ -51,22 +53,27 @@ def load_call(
     now: dt.datetime,
     guessed_candidates: Sql | None = None,
 ) -> LoadedCall:
-    """Return the request's call, its offers and the guessed candidates, in one statement.
+    """Return the request's call, its offers, the known caller and the guessed
+    candidates, in one statement.
 
-    The stored call, or a new one not yet saved: a new call gets its group now,
-    from the pinned slug or the routes, and keeps it for the rest of the call. A
-    pinned slug must name a group, even for a call that already has its own.
-    `guessed_candidates`, the entry group's candidates as a scalar subquery
-    (`routing.calls.planner.guess_entry_candidates`), read in the same statement,
+    The stored call, or a new one not yet saved: a new call gets its route and
+    group now, from the pinned slug (a group's or a route's) or the routes, and
+    its needs (the route's and the caller's own), and keeps them for the rest of
+    the call. A pinned slug must name a group or a route, even for a call that
+    already has its own. `guessed_candidates`, the entry group's candidates as a
+    scalar subquery (`routing.calls.planner.guess_entry_candidates`), read in the
+    same statement,
     saves a round trip.
     """
     columns, rest, call_fields, group_fields = _load_call_sql(connection.vendor)
     slug = group_slug or None
-    sql, params = columns + rest, [slug, request.call_sid, slug]
+    before = [slug, slug, request.caller]
+    after = [request.call_sid, slug, slug]
+    sql, params = columns + rest, before + after
     guess = guessed_candidates
     if guess is not None:
         sql = f"{columns}, ({guess.text}){rest}"
-        params = [slug, *guess.params, request.call_sid, slug]
+        params = [*before, *guess.params, *after]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -74,49 +81,126 @@ def load_call(
     row = row[:-1] if guess is not None else row
     call_values = row[: len(call_fields)]
     group_values = row[len(call_fields) : len(call_fields) + len(group_fields)]
-    pinned_id, offers_json = row[-2:]
+    (
+        pinned_id,
+        offers_json,
+        route_id,
+        route_slug,
+        route_needs,
+        relax_after,
+        caller_json,
+    ) = row[-len(TAIL) :]
     if group_slug and pinned_id is None:
         raise UnknownGroup(group_slug)
+    known = _known_caller(caller_json)
     group = None
     if group_values[0] is not None:
         group = AgentGroup.from_db(
             connection.alias, group_fields, _from_db(AgentGroup, group_values)
         )
+    route = None
+    if route_id is not None:
+        # The route as far as routing reads it (its group is the call's).
+        route = Route(
+            pk=route_id,
+            slug=route_slug,
+            group=group,
+            needs=route_needs,
+            relax_after=relax_after,
+        )
     if call_values[0] is not None:
         call = Call.from_db(connection.alias, call_fields, _from_db(Call, call_values))
-        call.group = group
-        return LoadedCall(call, _offers(offers_json), guessed)
-    if group is None and not group_slug:
-        group = resolve_group(exophone=request.exophone, digits=request.digits)
+        call.group, call.route = group, route
+        return LoadedCall(call, _offers(offers_json), guessed, known)
+    if route is None and not group_slug:
+        route, resolved = resolve_entry(
+            exophone=request.exophone, digits=request.digits, route_slug=request.route
+        )
+        group = group or resolved
+    needs, relax = call_needs(route, json.loads(caller_json)[4] if caller_json else "")
     call = Call(
         sid=request.call_sid,
         caller=request.caller,
         exophone=request.exophone,
         digits=request.digits,
         group=group,
+        route=route,
+        needs=needs,
+        relax_after=relax,
+        direction=request.direction,
         first_seen_at=now,
     )
-    return LoadedCall(call, [], guessed)
+    return LoadedCall(call, [], guessed, known)
+
+
+def call_needs(route: Route | None, caller_needs: str) -> tuple[str, int | None]:
+    """A new call's needs and when they relax (DESIGN 10.3): the route's and the
+    caller's own (stored text), at the route's relax_after; a call with no route
+    treats the caller's as a preference."""
+    route_needs = stored_needs(route.needs) if route is not None else ()
+    needs = combine_needs(route_needs, stored_needs(caller_needs))
+    if not needs:
+        return "", None
+    relax = route.relax_after if route is not None else 0
+    return format_levels(needs), relax
+
+
+def _known_caller(caller_json) -> engine.KnownCaller:
+    if not caller_json:
+        return engine.KnownCaller()
+    owner_id, binding, vip, blocked, _needs = json.loads(caller_json)
+    return engine.KnownCaller(
+        owner_id=owner_id,
+        strict=binding == Binding.STRICT and owner_id is not None,
+        vip=bool(vip),
+        blocked=bool(blocked),
+    )
+
+
+# The columns after the call's and the group's.
+TAIL = (
+    "pinned",
+    "offers",
+    "route_id",
+    "route_slug",
+    "route_needs",
+    "relax_after",
+    "caller",
+)
 
 
 @functools.cache
 def _load_call_sql(vendor: str) -> tuple[str, str, list[str], list[str]]:
-    """The call, its group (stored, or the pinned one) and its offers: one row,
-    as the select list and the rest (a column may go between them)."""
+    """The call, its group and route (stored, or the pinned ones), its offers and
+    the known caller: one row, as the select list and the rest (a column may go
+    between them)."""
     call_fields = [field.attname for field in Call._meta.concrete_fields]
     group_fields = [field.attname for field in AgentGroup._meta.concrete_fields]
     group_table = AgentGroup._meta.db_table
-    pinned = f"(SELECT id FROM {group_table} WHERE slug = %s)"
+    route_table = Route._meta.db_table
+    pinned_group = f"(SELECT id FROM {group_table} WHERE slug = %s)"
+    pinned_route = f"(SELECT id FROM {route_table} WHERE slug = %s)"
+    array = "json_build_array" if vendor == "postgresql" else "json_array"
+    caller = (
+        f"(SELECT CAST({array}(k.owner_id, k.binding, k.vip, k.blocked, k.needs)"
+        f" AS text) FROM {Caller._meta.db_table} k"
+        " WHERE k.number = COALESCE(c.caller, %s))"
+    )
     columns = (
         "SELECT "
         + ", ".join(f"c.{name}" for name in call_fields)
         + ", "
         + ", ".join(f"g.{name}" for name in group_fields)
-        + f", {pinned}, ({_offers_json(vendor)})"
+        + f", COALESCE({pinned_group},"
+        f" (SELECT group_id FROM {route_table} WHERE slug = %s))"
+        + f", ({_offers_json(vendor)}), r.id, r.slug, r.needs, r.relax_after, {caller}"
     )
     rest = (
         f" FROM (SELECT 1 AS one) q LEFT JOIN {CALL} c ON c.sid = %s"
-        f" LEFT JOIN {group_table} g ON g.id = COALESCE(c.group_id, {pinned})"
+        f" LEFT JOIN {route_table} r ON r.id = CASE WHEN c.id IS NULL"
+        f" THEN {pinned_route} ELSE c.route_id END"
+        f" LEFT JOIN {group_table} g"
+        f" ON g.id = COALESCE(c.group_id, {pinned_group}, r.group_id)"
     )
     return columns, rest, call_fields, group_fields
 
@@ -269,13 +353,17 @@ def insert_call(call: Call, *, result: str, now: dt.datetime) -> Sql:
         call.exophone,
         call.digits,
         call.group_id,
+        call.route_id,
+        call.needs,
+        call.relax_after,
+        call.direction,
         db_datetime(call.first_seen_at),
         result or CallResult.IN_PROGRESS.value,
         db_datetime(now) if result else None,
     ]
     return (
-        f"INSERT INTO {CALL} (sid, caller, exophone, digits, group_id, first_seen_at,"
-        " result, ended_at) VALUES ("
+        f"INSERT INTO {CALL} (sid, caller, exophone, digits, group_id, route_id,"
+        " needs, relax_after, direction, first_seen_at, result, ended_at) VALUES ("
         + COMMA.join(param(value) for value in values)
         + ") ON CONFLICT (sid) DO NOTHING RETURNING id"
     )
@@ -296,9 +384,11 @@ def insert_attempts(
             db_datetime(now),
             db_datetime(offer.hold_until),
             Outcome.PENDING.value,
+            offer.candidate.meets if offer.candidate is not None else None,
         ]
         rows.append("(" + call_id + ", " + COMMA.join(param(v) for v in values) + ")")
     return (
         f"INSERT INTO {ATTEMPT} (call_id, agent_id, group_id, number, position,"
-        " reason, offered_at, hold_until, outcome) VALUES " + COMMA.join(rows)
+        " reason, offered_at, hold_until, outcome, met_needs) VALUES "
+        + COMMA.join(rows)
     )

@@ -14,7 +14,11 @@ from django.db import connection
 from agents.models import AgentGroup, Strategy
 from agents.rules.queries import agent_zones
 from agents.sql import Sql
-from routing.calls.selection import MemberQuery, candidates_from_json
+from routing.calls.selection import (
+    MemberQuery,
+    candidates_from_json,
+    owner_candidates,
+)
 from routing.decision import engine
 
 # Extra candidates read beyond the open slots, so that losing a claim race to
@@ -57,76 +61,117 @@ class Pools:
         caller: str,
         call_id: int | None,
         zones: list[str] | None = None,
+        needs: engine.CallNeeds = engine.NO_NEEDS,
+        vip_group: AgentGroup | None = None,
     ):
         self.groups = {group.pk: group for group in chain}
+        if vip_group is not None:
+            self.groups.setdefault(vip_group.pk, vip_group)
         self.moment = moment
         self.caller = caller
         self.call_id = call_id
         self.zones = zones
-        self.pools: dict[int, engine.Pool] = {}
+        self.needs = needs
+        self.pools: dict[object, engine.Pool] = {}
 
-    def read(self, group_id: int, *, slots: int, exclude_agent_ids=()) -> None:
-        """Read (or read again, past `exclude_agent_ids`) one group's best candidates."""
+    def read(self, key, *, slots: int, exclude_agent_ids=()) -> None:
+        """Read (or read again, past `exclude_agent_ids`) one pool's best
+        candidates: a group's (`key` its id, or (id, part) when the call has
+        needs), or the caller's owner's."""
         if self.zones is None:
             self.zones = agent_zones()
         limit = slots + CANDIDATE_SLACK
+        if engine.is_owner_pool(key):
+            candidates = owner_candidates(
+                agent_id=key[1],
+                moment=self.moment,
+                zones=self.zones,
+                call_id=self.call_id,
+                exclude_agent_ids=exclude_agent_ids,
+            )
+            self.fill(key, candidates, limit=limit)
+            return
+        group_id, part = key if isinstance(key, tuple) else (key, "")
         candidates = MemberQuery(
             self.groups[group_id],
             moment=self.moment,
             zones=self.zones,
             caller=self.caller,
+            needs=self.needs.skills if part else (),
+            part=part,
+            strict=self.needs.strict,
         ).candidates(
             limit=limit, call_id=self.call_id, exclude_agent_ids=exclude_agent_ids
         )
-        self.fill(group_id, candidates, limit=limit)
+        self.fill(key, candidates, limit=limit)
 
-    def fill(self, group_id: int, candidates, *, limit: int) -> None:
-        """Take `candidates`, read with `limit`, as the group's pool."""
-        self.pools[group_id] = engine.Pool(
+    def fill(self, key, candidates, *, limit: int) -> None:
+        """Take `candidates`, read with `limit`, as the pool of `key`."""
+        self.pools[key] = engine.Pool(
             tuple(candidates), complete=len(candidates) < limit
         )
 
 
-# The entry group each pinned URL had on this process's last request. A new
-# call's first read can then carry its candidates too (PostgreSQL: one round trip
-# fewer), on the guess that the group is unchanged; the group as read decides.
-_last_seen: dict[str, AgentGroup] = {}
+# The entry group (and the needs of a new call) each pinned URL had on this
+# process's last request. A new call's first read can then carry its candidates
+# too (PostgreSQL: one round trip fewer), on the guess that the group and the
+# needs are unchanged; the group and the call as read decide.
+_last_seen: dict[str, tuple[AgentGroup, engine.CallNeeds]] = {}
 
 
 @dataclass(frozen=True)
 class Guess:
-    """The entry group's candidates, read on the guess that it is `group`."""
+    """The entry group's candidates, read on the guess that it is `group` and a
+    new call needs `needs`."""
 
     group: AgentGroup
+    needs: engine.CallNeeds
     limit: int
     sql: Sql
 
-    def fits(self, group: AgentGroup | None) -> bool:
-        """Whether `group`, as read, gives the statement that was guessed."""
-        return group is not None and _shape(group) == _shape(self.group)
+    def fits(self, group: AgentGroup | None, needs: engine.CallNeeds) -> bool:
+        """Whether `group`, as read, and the call's `needs` give the statement
+        that was guessed."""
+        return (
+            group is not None
+            and _shape(group) == _shape(self.group)
+            and needs == self.needs
+        )
 
     def fill(self, pools: Pools, value: str) -> None:
         candidates = candidates_from_json(value, limit=self.limit)
-        pools.fill(self.group.pk, candidates, limit=self.limit)
+        pools.fill(self.needs.keys(self.group.pk)[0], candidates, limit=self.limit)
 
 
 def guess_entry_candidates(
     group_slug: str | None, *, moment: dt.datetime, caller: str
 ) -> Guess | None:
     """The first read of a new call's candidates, as a scalar subquery."""
-    group = _last_seen.get(group_slug or "")
-    if group is None or connection.vendor != "postgresql":
+    seen = _last_seen.get(group_slug or "")
+    if seen is None or connection.vendor != "postgresql":
         return None
-    # As `Pools.read` reads a new call's entry group first: its batch, no
-    # exclusions, no offers yet; PostgreSQL needs no list of zones.
+    group, needs = seen
+    # As `Pools.read` reads a new call's first pool: its batch, no exclusions,
+    # no offers yet; PostgreSQL needs no list of zones.
     limit = group.batch_size + CANDIDATE_SLACK
-    query = MemberQuery(group, moment=moment, zones=[], caller=caller)
-    return Guess(group, limit, query.candidates_json_sql(limit=limit))
+    query = MemberQuery(
+        group,
+        moment=moment,
+        zones=[],
+        caller=caller,
+        needs=needs.skills,
+        part=engine.MEETS if needs.skills else "",
+        strict=needs.strict,
+    )
+    return Guess(group, needs, limit, query.candidates_json_sql(limit=limit))
 
 
-def remember_entry_group(group_slug: str | None, group: AgentGroup | None) -> None:
+def remember_entry_group(
+    group_slug: str | None, group: AgentGroup | None, needs: engine.CallNeeds
+) -> None:
+    """Remember the entry group and the needs of a new call to `group_slug`."""
     if group_slug and group is not None:
-        _last_seen[group_slug] = group
+        _last_seen[group_slug] = (group, needs)
 
 
 def _shape(group: AgentGroup) -> tuple:
@@ -150,9 +195,13 @@ def plan_with_reads(
     now: dt.datetime,
     call_over: bool = False,
     lost_agent_ids: frozenset[int] = frozenset(),
+    needs: engine.CallNeeds = engine.NO_NEEDS,
+    caller: engine.KnownCaller = engine.UNKNOWN_CALLER,
+    vip_group: AgentGroup | None = None,
 ) -> engine.Plan:
-    """Plan, reading each group's candidates as the planner reaches it."""
+    """Plan, reading each pool's candidates as the planner reaches it."""
     chain_settings = [group_settings(group) for group in chain]
+    vip_settings = group_settings(vip_group) if vip_group is not None else None
     while True:
         plan = engine.plan(
             offers=offers,
@@ -162,14 +211,17 @@ def plan_with_reads(
             now=now,
             call_over=call_over,
             lost_agent_ids=lost_agent_ids,
+            needs=needs,
+            caller=caller,
+            vip_group=vip_settings,
         )
         if plan.needs is None:
             return plan
-        # Past the agents lost to other calls and those earlier groups gave.
+        # Past the agents lost to other calls and those earlier pools gave.
         excluded = lost_agent_ids | {
             offer.agent_id
             for offer in plan.new
-            if offer.agent_id and offer.group_id != plan.needs
+            if offer.agent_id and offer.pool != plan.needs
         }
         pools.read(
             plan.needs,

@@ -30,7 +30,7 @@ from agents.rules.language import TABLES, Clock
 from agents.rules.render import SqlContext
 from agents.rules.roster import all_of
 from agents.sql import COMMA, Sql, db_datetime, param
-from routing.decision.engine import Candidate
+from routing.decision.engine import MEETS, REST, Candidate
 from routing.models import Attempt, Call, Outcome
 
 ATTEMPT = Attempt._meta.db_table
@@ -43,6 +43,7 @@ ALIASES = {
     "group_hours": "gh",
     "time_off": "t",
     "holiday": "d",
+    "agent_skill": "k",
 }
 COLUMNS = ("membership_id", "agent_id", "number", "name", "priority", "position")
 # The order of DESIGN section 5 over the statement's own columns.
@@ -59,6 +60,8 @@ class Verdict:
 
     candidate: Candidate
     passes: dict[str, bool] = field(default_factory=dict)
+    # Each need of the call (skill name -> whether the member has it at the level).
+    skills: dict[str, bool] = field(default_factory=dict)
 
     @property
     def eligible(self) -> bool:
@@ -69,11 +72,25 @@ class MemberQuery:
     """The statements over one group's members at one moment, for one caller."""
 
     def __init__(
-        self, group: AgentGroup, *, moment: dt.datetime, zones, caller: str = ""
+        self,
+        group: AgentGroup,
+        *,
+        moment: dt.datetime,
+        zones,
+        caller: str = "",
+        needs: tuple[tuple[str, int], ...] = (),
+        part: str = "",
+        strict: bool = True,
     ):
+        """`needs` and `part` (engine.MEETS or engine.REST) pick the members who
+        meet the call's needs, or the others; `strict` says whether the sticky
+        agent must meet them too (DESIGN 10.4)."""
         self.group = group
         self.moment = moment
         self.caller = caller
+        self.needs = tuple(needs)
+        self.part = part if self.needs else ""
+        self.strict = strict
         self.context = SqlContext(
             moment=moment, aliases=ALIASES, zones=zones, group_zones=[group.timezone]
         )
@@ -87,17 +104,23 @@ class MemberQuery:
         """The roster's rules (agents.rules.ELIGIBLE) for this group's members."""
         return self.context.fragment(all_of(rules.ELIGIBLE))
 
-    def never_offered(self, call_id: int) -> Sql:
-        """Not yet offered for this call, as an agent or as a number.
+    def meets_needs(self) -> Sql:
+        """The call's needs (agents.rules.meets_needs): one indexed lookup a skill."""
+        return self.context.fragment(rules.meets_needs(self.needs).expr)
 
-        One anti-join on the call's few offers: with the OR, the only index it can
-        use is the call's own, never an agent's whole history.
-        """
-        return (
-            f"NOT EXISTS (SELECT 1 FROM {ATTEMPT} x WHERE x.call_id = "
-            + param(call_id)
-            + " AND (x.agent_id = a.id OR x.number = a.phone))"
-        )
+    def meets_column(self) -> Sql:
+        """1 when the member meets the needs, 0 when not, NULL without needs."""
+        if not self.part:
+            return Sql("NULL")
+        if self.part == REST:
+            return Sql("0")
+        if self.strict:
+            return Sql("1")
+        # A preference: the sticky agent goes first, meeting the needs or not.
+        return "CASE WHEN " + self.meets_needs() + " THEN 1 ELSE 0 END"
+
+    def never_offered(self, call_id: int) -> Sql:
+        return never_offered(call_id)
 
     def sticky(self) -> Sql:
         """1 for the agent who last answered this caller in this group, else 0."""
@@ -193,6 +216,12 @@ class MemberQuery:
                 + ")"
             )
         where = AND.join(conditions)
+        sticky_where = where
+        if self.part == MEETS:
+            where = where + " AND " + self.meets_needs()
+            sticky_where = where if self.strict else sticky_where
+        elif self.part == REST:
+            where = sticky_where = where + " AND NOT " + self.meets_needs()
         scans = []
         if self.group.strategy == Strategy.ROUND_ROBIN and self.group.rotation:
             scans.extend(
@@ -200,7 +229,9 @@ class MemberQuery:
                 for tier in self.after_pointer_in_each_tier()
             )
         if self.is_sticky:
-            scans.append(self._scan(where + " AND " + self.sticky() + " = 1", limit))
+            scans.append(
+                self._scan(sticky_where + " AND " + self.sticky() + " = 1", limit)
+            )
         scans.extend(self._strategy_scans(where, limit))
         union = Sql(" UNION ALL ").join(
             "SELECT * FROM (" + scan + f") s{n}" for n, scan in enumerate(scans)
@@ -212,7 +243,7 @@ class MemberQuery:
         request that reads its call and its candidates in one statement."""
         return (
             "SELECT CAST(COALESCE(json_agg(json_build_array("
-            + ", ".join(f"j.{name}" for name in (*COLUMNS, "sticky"))
+            + ", ".join(f"j.{name}" for name in (*COLUMNS, "sticky", "meets"))
             + f") ORDER BY {ORDER_OF_J}), '[]') AS text) FROM ("
             + self.candidates_sql(limit=limit)
             + ") j"
@@ -230,6 +261,7 @@ class MemberQuery:
             + self._columns()
             + f" FROM {self._tables()} WHERE "
             + AND.join([self.in_group(), self.context.fragment(all_of(on_duty))])
+            + self._part_filter()
             + f" ORDER BY {INDEX_ORDER}"
         )
         with connection.cursor() as cursor:
@@ -237,10 +269,13 @@ class MemberQuery:
             return [_candidate(row) for row in cursor.fetchall()]
 
     def verdicts(self) -> list[Verdict]:
-        """Return every member in the group's order, with each rule met or not."""
+        """Return every member in the group's order, with each rule met or not,
+        and each of the call's needs."""
+        needs = [rules.has_skill(name, level) for name, level in self.needs]
+        checked = [*rules.ELIGIBLE, *needs]
         checks = COMMA.join(
-            self.context.fragment(rule.expr) + f" AS {rule.name}"
-            for rule in rules.ELIGIBLE
+            self.context.fragment(rule.expr) + f" AS check_{n}"
+            for n, rule in enumerate(checked)
         )
         statement = (
             "SELECT "
@@ -254,14 +289,21 @@ class MemberQuery:
         with connection.cursor() as cursor:
             cursor.execute(statement.text, statement.params)
             rows = cursor.fetchall()
-        first_check = len(COLUMNS) + 2
+        first_check = len(COLUMNS) + 3
+        first_need = first_check + len(rules.ELIGIBLE)
         return [
             Verdict(
                 candidate=_candidate(row),
                 passes={
                     rule.name: bool(value)
                     for rule, value in zip(
-                        rules.ELIGIBLE, row[first_check:], strict=True
+                        rules.ELIGIBLE, row[first_check:first_need], strict=True
+                    )
+                },
+                skills={
+                    name: bool(value)
+                    for (name, _), value in zip(
+                        self.needs, row[first_need:], strict=True
                     )
                 },
             )
@@ -269,6 +311,14 @@ class MemberQuery:
         ]
 
     # Pieces.
+
+    def _part_filter(self) -> Sql | str:
+        """The members who meet the needs, or the others (the last-known list)."""
+        if self.part == MEETS:
+            return " AND " + self.meets_needs()
+        if self.part == REST:
+            return " AND NOT " + self.meets_needs()
+        return ""
 
     @property
     def is_sticky(self) -> bool:
@@ -280,6 +330,8 @@ class MemberQuery:
             " a.name AS name, m.priority AS priority, m.position AS position, "
             + self.sticky()
             + " AS sticky, "
+            + self.meets_column()
+            + " AS meets, "
             + self.strategy_key()
             + " AS strategy_key"
         )
@@ -331,8 +383,26 @@ class MemberQuery:
         ]
 
 
+def never_offered(call_id: int) -> Sql:
+    """Not yet offered for this call, as an agent or as a number.
+
+    One anti-join on the call's few offers: with the OR, the only index it can
+    use is the call's own, never an agent's whole history.
+    """
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {ATTEMPT} x WHERE x.call_id = "
+        + param(call_id)
+        + " AND (x.agent_id = a.id OR x.number = a.phone))"
+    )
+
+
 def _candidate(row) -> Candidate:
-    return Candidate(*row[: len(COLUMNS)], sticky=bool(row[len(COLUMNS)]))
+    meets = row[len(COLUMNS) + 1]
+    return Candidate(
+        *row[: len(COLUMNS)],
+        sticky=bool(row[len(COLUMNS)]),
+        meets=None if meets is None else bool(meets),
+    )
 
 
 def candidates_from_json(text: str, *, limit: int) -> list[Candidate]:
@@ -348,3 +418,42 @@ def _unique(rows) -> list[Candidate]:
             seen.add(row[0])
             candidates.append(_candidate(row))
     return candidates
+
+
+# An agent may take a call as its caller's owner (DESIGN 10.3) in any group,
+# member or not: the agent's own rules, no membership's or group's.
+OWNER_RULES = (
+    rules.AGENT_ACTIVE,
+    rules.AVAILABLE,
+    rules.IN_HOURS,
+    rules.NOT_ON_TIME_OFF,
+    rules.NOT_ENGAGED,
+)
+
+
+def owner_candidates(
+    *,
+    agent_id: int,
+    moment: dt.datetime,
+    zones,
+    call_id: int | None,
+    exclude_agent_ids=(),
+) -> list[Candidate]:
+    """Return the owner as a candidate when eligible as an agent now, else []."""
+    if agent_id in exclude_agent_ids:
+        return []
+    context = SqlContext(moment=moment, aliases=ALIASES, zones=zones)
+    where = (
+        "a.id = " + param(agent_id) + " AND " + context.fragment(all_of(OWNER_RULES))
+    )
+    if call_id is not None:
+        where = where + " AND " + never_offered(call_id)
+    statement = (
+        "SELECT 0, a.id, a.phone, a.name, 0, 0, 0, NULL FROM "
+        + TABLES["agent"]
+        + " a WHERE "
+        + where
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement.text, statement.params)
+        return [_candidate(row) for row in cursor.fetchall()]

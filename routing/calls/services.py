@@ -15,11 +15,12 @@ again from what the first wrote.
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError
 
 from agents.models import AgentGroup
+from agents.skills import stored_needs
 from routing.calls import call_state
 from routing.calls.batch import CONFLICT_RETRIES, Batch, ClaimsLost
 from routing.calls.call_state import UnknownGroup
@@ -99,7 +100,7 @@ def _route_once(
         if reports
         else guess_entry_candidates(group_slug, moment=now, caller=request.caller)
     )
-    call, offers, guessed = call_state.load_call(
+    call, offers, guessed, known = call_state.load_call(
         request=request,
         group_slug=group_slug,
         now=now,
@@ -112,12 +113,37 @@ def _route_once(
         now=now,
         parallel_ringing=bool(chain) and chain[0].parallel_ringing,
     )
-    pools = Pools(chain, moment=now, caller=call.caller, call_id=call.pk)
-    if guess and call.pk is None and guess.fits(call.group):
-        guess.fill(pools, guessed)
-    remember_entry_group(group_slug, call.group)
+    is_new = call.pk is None
+    if is_new and known.blocked:
+        settlement = replace(settlement, result=CallResult.BLOCKED.value)
+    needs = call_needs_now(call, now=now)
+    vip_group = None
+    if known.vip and call.group is not None and call.group.vip_group_id:
+        vip_group = call.group.vip_group
+    pools = Pools(
+        chain,
+        moment=now,
+        caller=call.caller,
+        call_id=call.pk,
+        needs=needs,
+        vip_group=vip_group,
+    )
+    if is_new:
+        if guess and vip_group is None and guess.fits(call.group, needs):
+            guess.fill(pools, guessed)
+        remember_entry_group(group_slug, call.group, needs)
     return _plan_and_write(
-        call, offers, settlement, chain, pools, request, received, now=now
+        call,
+        offers,
+        settlement,
+        chain,
+        pools,
+        request,
+        received,
+        now=now,
+        needs=needs,
+        known=known,
+        vip_group=vip_group,
     )
 
 
@@ -131,10 +157,13 @@ def _plan_and_write(
     received: Received | None,
     *,
     now: dt.datetime,
+    needs: engine.CallNeeds,
+    known: engine.KnownCaller,
+    vip_group: AgentGroup | None,
 ) -> RouteAnswer:
     """Plan, then write the plan's batch; plan again without agents claimed away."""
     lost: frozenset[int] = frozenset()
-    call_over = call.result == CallResult.ABANDONED
+    call_over = call.result in (CallResult.ABANDONED, CallResult.BLOCKED)
     is_new = call.pk is None
     for _ in range(CLAIM_RETRIES):
         plan = plan_with_reads(
@@ -145,6 +174,9 @@ def _plan_and_write(
             now=now,
             call_over=call_over,
             lost_agent_ids=lost,
+            needs=needs,
+            caller=known,
+            vip_group=vip_group,
         )
         answer = RouteAnswer(
             numbers=plan.numbers,
@@ -167,6 +199,17 @@ def _plan_and_write(
             call.result = settlement.result
         return answer
     raise CallContention(f"call {request.call_sid}: agents kept being claimed away")
+
+
+def call_needs_now(call: Call, *, now: dt.datetime) -> engine.CallNeeds:
+    """The call's needs at `now`: strict until they relax (DESIGN 10.2)."""
+    skills = stored_needs(call.needs)
+    if not skills:
+        return engine.CallNeeds()
+    relaxes_at = call.relaxes_at
+    return engine.CallNeeds(
+        skills=skills, strict=call.relax_after is None or now < relaxes_at
+    )
 
 
 def _route_batch(
@@ -233,7 +276,7 @@ def _record(
 ) -> Call | None:
     for _ in range(CONFLICT_RETRIES):
         # The call, its group and its offers in one statement.
-        call, offers, _ = call_state.load_call(
+        call, offers, *_ = call_state.load_call(
             request=request, group_slug=None, now=now
         )
         if call.pk is None:

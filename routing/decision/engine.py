@@ -24,6 +24,14 @@ from routing.exotel.statuses import (
     PENDING,
 )
 
+# The parts of a group when the call has needs (DESIGN 10.4): its agents who meet
+# them, then, when they are a preference, its other eligible agents. A pool is
+# keyed by the group's id when the call has no needs, else by (id, part); the
+# owner's by (OWNER, agent id).
+MEETS = "meets"
+REST = "rest"
+OWNER = "owner"
+
 
 @dataclass(frozen=True)
 class Offer:
@@ -77,6 +85,7 @@ class Candidate:
     priority: int
     position: int
     sticky: bool = False  # the agent who last answered this caller
+    meets: bool | None = None  # meets the call's needs (None: the call has none)
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,37 @@ class NewOffer:
     agent_id: int | None = None  # None for a fallback number
     hold_until: dt.datetime | None = None
     candidate: Candidate | None = None
+    pool: object = None  # the key of the pool it came from
+
+
+@dataclass(frozen=True)
+class KnownCaller:
+    """What the call log's caller is known for (DESIGN 10.3)."""
+
+    owner_id: int | None = None
+    strict: bool = False  # only the owner
+    vip: bool = False
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
+class CallNeeds:
+    """The skills the call needs, and whether only agents meeting them may ring now."""
+
+    skills: tuple[tuple[str, int], ...] = ()
+    strict: bool = False
+
+    def keys(self, group_id: int) -> list:
+        """The pools a group gives, in order."""
+        if not self.skills:
+            return [group_id]
+        if self.strict:
+            return [(group_id, MEETS)]
+        return [(group_id, MEETS), (group_id, REST)]
+
+
+NO_NEEDS = CallNeeds()
+UNKNOWN_CALLER = KnownCaller()
 
 
 @dataclass(frozen=True)
@@ -249,25 +289,39 @@ def plan(
     offers: Sequence[Offer],
     settlement: Settlement,
     chain: Sequence[GroupSettings],
-    pools: Mapping[int, Pool],
+    pools: Mapping[object, Pool],
     now: dt.datetime,
     call_over: bool = False,
     lost_agent_ids: frozenset[int] = frozenset(),
+    needs: CallNeeds = NO_NEEDS,
+    caller: KnownCaller = UNKNOWN_CALLER,
+    vip_group: GroupSettings | None = None,
 ) -> Plan:
-    """Return the answer: pending numbers first, then new ones, with their reasons.
+    """Return the answer in the order of DESIGN 10.4, with the reasons.
 
-    `chain` is the entry group and its overflow groups; the entry group's batch
-    size and cap govern the call. A group whose pool is not in `pools` yet stops
-    the plan with `needs` set to it. Candidates in `lost_agent_ids` (another call
-    claimed them first) and numbers already offered are skipped. A call that is
-    over (abandoned, or ended by this request) gets nothing new.
+    A blocked caller gets nothing. Otherwise the pending numbers, then the
+    caller's owner, then the chain (`vip_group` for a VIP, then the entry group
+    and its overflow groups), each group giving its agents who meet `needs`,
+    then, unless the needs are strict, its other eligible agents; then fallback
+    numbers. A strict owner is the only one offered. The entry group's batch
+    size and cap govern the call. A pool not in `pools` yet stops the plan with
+    `needs` set to its key. Candidates in `lost_agent_ids` (another call claimed
+    them first) and numbers already offered are skipped. A call that is over
+    (abandoned, blocked, or ended by this request) gets nothing new.
     """
+    if caller.blocked:
+        return Plan(notes=("blocked caller: nothing to dial",))
     pending = tuple(still_pending(offers, settlement))
     if call_over or settlement.result:
         return Plan(notes=("the call is over: nothing more to dial",))
     if not chain:
         return Plan(pending=pending, notes=("no group: no route matches this call",))
     entry = chain[0]
+    notes = []
+    if needs.skills:
+        phase = "only agents who meet them" if needs.strict else "a preference"
+        listed = ", ".join(f"{name} {level}+" for name, level in needs.skills)
+        notes.append(f"needs {listed}: {phase}")
     slots = slots_to_fill(
         pending=len(pending),
         offered=len(offers),
@@ -277,12 +331,18 @@ def plan(
     offered = {offer.number for offer in offers}
     taken: set[int] = set(lost_agent_ids)
     new: list[NewOffer] = []
-    for group in chain:
+    stages = []
+    if caller.owner_id is not None:
+        stages.append((entry, (OWNER, caller.owner_id)))
+    if not caller.strict:
+        groups = [vip_group, *chain] if vip_group is not None else list(chain)
+        stages.extend((group, key) for group in groups for key in needs.keys(group.id))
+    for group, key in stages:
         if len(new) == slots:
             break
-        pool = pools.get(group.id)
+        pool = pools.get(key)
         if pool is None:
-            return Plan(pending=pending, new=tuple(new), needs=group.id)
+            return Plan(pending=pending, new=tuple(new), needs=key, notes=tuple(notes))
         for candidate in pool.candidates:
             if len(new) == slots:
                 break
@@ -290,10 +350,14 @@ def plan(
                 continue
             offered.add(candidate.number)
             taken.add(candidate.agent_id)
-            new.append(_agent_offer(group, candidate, now=now))
+            new.append(_agent_offer(group, candidate, now=now, pool=key))
         if len(new) < slots and not pool.complete:
             # Claims lost to other calls used up what was read: read more.
-            return Plan(pending=pending, new=tuple(new), needs=group.id)
+            return Plan(pending=pending, new=tuple(new), needs=key, notes=tuple(notes))
+    if caller.strict:
+        if not new and not pending:
+            notes.append("strict owner not available: nothing else is offered")
+        return Plan(pending=pending, new=tuple(new), notes=tuple(notes))
     for group in chain:
         for number in group.fallback_numbers:
             if len(new) == slots:
@@ -303,26 +367,37 @@ def plan(
                 new.append(
                     NewOffer(number, group.id, reason=f"{group.slug}: fallback number")
                 )
-    return Plan(pending=pending, new=tuple(new))
+    return Plan(pending=pending, new=tuple(new), notes=tuple(notes))
 
 
-def reason_for(group: GroupSettings, candidate: Candidate) -> str:
+def is_owner_pool(key) -> bool:
+    return isinstance(key, tuple) and key[0] == OWNER
+
+
+def reason_for(group: GroupSettings, candidate: Candidate, pool=None) -> str:
     """Say why the candidate was chosen, for the supervisor reading the log."""
+    if is_owner_pool(pool):
+        return f"{group.slug}: owner of this caller"
     why = f"tier {candidate.priority}, {group.strategy.lower()}"
+    if candidate.meets is True:
+        why = f"meets the needs; {why}"
+    elif candidate.meets is False:
+        why = f"needs relaxed; {why}"
     if candidate.sticky:
         why = f"answered this caller last; {why}"
     return f"{group.slug}: {why}"
 
 
-def _agent_offer(group: GroupSettings, candidate: Candidate, *, now) -> NewOffer:
+def _agent_offer(group: GroupSettings, candidate: Candidate, *, now, pool) -> NewOffer:
     hold = dt.timedelta(seconds=group.hold_seconds) if group.hold_seconds else None
     return NewOffer(
         number=candidate.number,
         group_id=group.id,
-        reason=reason_for(group, candidate),
+        reason=reason_for(group, candidate, pool),
         agent_id=candidate.agent_id,
         hold_until=now + hold if hold else None,
         candidate=candidate,
+        pool=pool,
     )
 
 
@@ -335,7 +410,8 @@ class Rotation:
     def advanced(self, offers: Sequence[NewOffer]) -> dict[str, list]:
         pointers = dict(self.pointers)
         for offer in offers:
-            if offer.candidate is not None:
+            # An owner's offer moves no group's rotation.
+            if offer.candidate is not None and not is_owner_pool(offer.pool):
                 candidate = offer.candidate
                 pointers[str(candidate.priority)] = [candidate.position, candidate.name]
         return pointers

@@ -33,6 +33,8 @@ class ExotelRequest:
     dial_call_status: str = ""  # one of DIAL_CALL_STATUSES, or ""
     dial_call_duration: int | None = None
     hangup: bool = False  # CallType=client-hangup: the caller gave up
+    direction: str = ""  # Exotel's Direction, lower-cased ("incoming", ...)
+    route: str = ""  # CustomField's route=<slug> (DESIGN 10.5)
     params: dict[str, str] = field(default_factory=dict, compare=False)
     # What the request reports that we cannot read, for the request log's notes.
     ignored: tuple[str, ...] = ()
@@ -62,18 +64,36 @@ def parse_exotel_request(query: Mapping[str, str]) -> ExotelRequest:
             f"DialWhomNumber {number[:MAX_NOTED_VALUE]!r} is no phone number: "
             "not recorded"
         )
+    direction = values.get("direction", "").lower()[:30]
+    caller = _phone(values.get("from") or values.get("callfrom", ""))
+    exophone = _phone(values.get("to") or values.get("callto", ""))
+    if direction and direction != "incoming":
+        # A call Exotel placed: the customer is From, the ExoPhone is CallFrom.
+        exophone = _phone(values.get("callfrom", ""))
     return ExotelRequest(
         call_sid=call_sid,
-        caller=_phone(values.get("from") or values.get("callfrom", "")),
-        exophone=_phone(values.get("to") or values.get("callto", "")),
+        caller=caller,
+        exophone=exophone,
         digits=values.get("digits", "").strip('"').strip()[:MAX_DIGITS],
         dial_whom_number=_phone(number),
         dial_call_status=status if status in DIAL_CALL_STATUSES else "",
         dial_call_duration=_seconds(values.get("dialcallduration", "")),
         hangup=values.get("calltype", "").lower() == "client-hangup",
+        direction=direction,
+        route=custom_route(values.get("customfield", "")),
         params={key: value[:MAX_LOGGED_VALUE] for key, value in query.items()},
         ignored=tuple(ignored),
     )
+
+
+ROUTE_PAIR = re.compile(r"(?:^|[;&])\s*route\s*=\s*([-a-zA-Z0-9_]{1,50})\s*(?=[;&]|$)")
+
+
+def custom_route(text: str) -> str:
+    """Return the slug of `route=<slug>` in a CustomField, alone or among `;`- or
+    `&`-separated `key=value` pairs; "" when there is none."""
+    match = ROUTE_PAIR.search(text)
+    return match.group(1) if match else ""
 
 
 def _present_values(query: Mapping[str, str]) -> dict[str, str]:

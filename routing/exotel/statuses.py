@@ -23,3 +23,4 @@ IN_PROGRESS = "in-progress"
 ANSWERED = "answered"
 NOT_ANSWERED = "not-answered"
 ABANDONED = "abandoned"  # the caller hung up before anyone answered
+BLOCKED = "blocked"  # a known caller marked blocked (DESIGN 10.3)

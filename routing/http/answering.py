@@ -87,7 +87,11 @@ def answer_call(
     response = render(answer)
     try:
         with database_deadline():
-            last_known.remember(group=answer.group, now=now)
+            last_known.remember(
+                group=answer.group,
+                now=now,
+                route=answer.call.route if answer.call is not None else None,
+            )
     except DATABASE_UNAVAILABLE:
         connection.close()  # the answer stands; the list waits for the next call
     # The line names the numbers (a JSON answer carries the token: never logged).

@@ -21,8 +21,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError
 
-from agents.models import AgentGroup
+from agents.models import AgentGroup, Route
 from agents.rules.queries import agent_zones
+from agents.skills import stored_needs
 from routing.calls.entry_group import route_rank
 from routing.calls.planner import group_settings, overflow_chain
 from routing.calls.selection import MemberQuery
@@ -35,23 +36,31 @@ ROUTES_FILE = "routes.json"
 _written_at: dict[str, float] = {}
 
 
-def on_duty_numbers(group: AgentGroup, *, now: dt.datetime) -> list[str]:
+def on_duty_numbers(
+    group: AgentGroup, *, now: dt.datetime, needs: engine.CallNeeds = engine.NO_NEEDS
+) -> list[str]:
     """Return everyone who could take `group`'s calls at `now`, best first.
 
     The planner's answer for a call that could take everyone: the available,
     on-duty members of the group and then of its overflow chain (open groups
-    only, tier and position order, whether engaged or not), then the chain's
-    fallback numbers; each number once, at most `max_attempts` of them.
+    only, tier and position order, whether engaged or not; with a route's
+    `needs`, those who meet them first, and only them when strict), then the
+    chain's fallback numbers; each number once, at most `max_attempts` of them.
     """
     chain = overflow_chain(group)
     zones = agent_zones()
-    pools = {
-        member_group.pk: engine.Pool(
-            tuple(MemberQuery(member_group, moment=now, zones=zones).on_duty()),
-            complete=True,
-        )
-        for member_group in chain
-    }
+    pools = {}
+    for member_group in chain:
+        for key in needs.keys(member_group.pk):
+            query = MemberQuery(
+                member_group,
+                moment=now,
+                zones=zones,
+                needs=needs.skills,
+                part=key[1] if isinstance(key, tuple) else "",
+                strict=needs.strict,
+            )
+            pools[key] = engine.Pool(tuple(query.on_duty()), complete=True)
     everyone = sum(len(pool.candidates) for pool in pools.values())
     everyone += sum(len(g.fallback_number_list) for g in chain)
     entry, *rest = [group_settings(member_group) for member_group in chain]
@@ -61,6 +70,7 @@ def on_duty_numbers(group: AgentGroup, *, now: dt.datetime) -> list[str]:
         chain=[replace(entry, batch_size=max(everyone, 1)), *rest],
         pools=pools,
         now=now,
+        needs=needs,
     )
     return plan.numbers
 
@@ -79,8 +89,10 @@ def read_answer_file(directory: Path, slug: str) -> list[str] | None:
     return [number for number in body.split(",") if number]
 
 
-def remember(*, group: AgentGroup | None, now: dt.datetime) -> None:
-    """Refresh the last-known files of `group` and of the routes, if due.
+def remember(
+    *, group: AgentGroup | None, now: dt.datetime, route: Route | None = None
+) -> None:
+    """Refresh the last-known files of `group`, of `route` and of the routes, if due.
 
     Called after a request the database served and its answer committed: a file
     that cannot be written, or a database that fails meanwhile, is logged and
@@ -96,13 +108,31 @@ def remember(*, group: AgentGroup | None, now: dt.datetime) -> None:
                     "exophones": routed.exophone_list,
                     "digits": routed.digits,
                 }
-                for routed in AgentGroup.objects.exclude(exophones="").only(
-                    "slug", "exophones", "digits"
-                )
+                for routed in [
+                    *AgentGroup.objects.exclude(exophones="").only(
+                        "slug", "exophones", "digits"
+                    ),
+                    *Route.objects.exclude(exophones="").only(
+                        "slug", "exophones", "digits"
+                    ),
+                ]
             ]
             _write_atomically(directory / ROUTES_FILE, json.dumps(routes))
         if group is not None and _due(group.slug):
             write_answer_file(directory, group.slug, on_duty_numbers(group, now=now))
+        if route is not None and route.group_id is not None and _due(route.slug):
+            needs = stored_needs(route.needs)
+            write_answer_file(
+                directory,
+                route.slug,
+                on_duty_numbers(
+                    route.group,
+                    now=now,
+                    needs=engine.CallNeeds(
+                        skills=needs, strict=bool(needs) and route.relax_after != 0
+                    ),
+                ),
+            )
     except (OSError, DatabaseError) as error:
         logger.warning("cannot keep the last-known numbers in %s: %s", directory, error)
 

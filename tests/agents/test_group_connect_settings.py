@@ -11,13 +11,13 @@ from django.core.management import CommandError
 from django.test import RequestFactory
 from django.urls import reverse
 
-from agents.importers import GROUP_COLUMNS, GROUP_CONNECT_COLUMNS
+from agents.importers import GROUP_COLUMNS, GROUP_CONNECT_COLUMNS, GROUP_VIP_COLUMN
 from agents.models import AgentGroup
 from tests.agents.test_roster_files import csv_text, roster_snapshot, run
 
 pytestmark = pytest.mark.django_db
 
-ALL_COLUMNS = GROUP_COLUMNS + GROUP_CONNECT_COLUMNS
+ALL_COLUMNS = (*GROUP_COLUMNS, *GROUP_CONNECT_COLUMNS, GROUP_VIP_COLUMN)
 SET = {
     "parallel_ringing": True,
     "fetch_after_attempt": False,

@@ -174,7 +174,7 @@ def test_export_writes_a_file(example_roster, tmp_path):
     out = run("export_agents", target)
     assert "Exported 13 agents" in out
     lines = target.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == ",".join(AGENT_COLUMNS)
+    assert lines[0] == ",".join((*AGENT_COLUMNS, "skills"))
     assert "Asha Rao,+919900000001,sales;support:2,available,yes,Asia/Kolkata," in (
         "\n".join(lines)
     )

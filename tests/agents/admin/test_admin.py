@@ -176,6 +176,8 @@ def agent_form(agent, memberships, **changes):
         "hours-INITIAL_FORMS": 0,
         "time_off-TOTAL_FORMS": 0,
         "time_off-INITIAL_FORMS": 0,
+        "skills-TOTAL_FORMS": 0,
+        "skills-INITIAL_FORMS": 0,
         **changes,
     }
     for index, membership in enumerate(memberships):

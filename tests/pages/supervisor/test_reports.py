@@ -132,7 +132,8 @@ def test_call_results(roster, offers, result, expected):
     assert counts(report.total) == expected
     assert report.total.calls == 1
     derived = Call.objects.with_derived_result(NOW).get(pk=call.pk).derived_result
-    assert derived == [r for r, n in zip(DerivedResult, expected, strict=True) if n][0]
+    results = list(DerivedResult)[: len(expected)]  # blocked is counted apart
+    assert derived == [r for r, n in zip(results, expected, strict=True) if n][0]
 
 
 @pytest.fixture
@@ -496,7 +497,7 @@ def test_calls_through_the_endpoint_land_in_the_report(
     today = timezone.localdate(now)
     report = group_report(group=roster["support"], start=today, end=today, now=now)
     assert report.total.calls == 1
-    named = dict(zip(DerivedResult, counts(report.total), strict=True))
+    named = dict(zip(list(DerivedResult)[:5], counts(report.total), strict=True))
     assert named[expected] == 1, named
     missed = missed_callers(group=roster["support"], start=today, end=today, now=now)
     listed = expected not in (DerivedResult.ANSWERED, DerivedResult.IN_PROGRESS)

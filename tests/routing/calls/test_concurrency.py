@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from agents.models import AgentSkill, Caller, Route, Skill
 from routing.models import Attempt, Call
 from tests.conftest import ExotelClient
 
@@ -139,3 +140,28 @@ def test_crossing_follow_ups_lock_their_agents_in_one_order(make_group, make_age
             break
         time.sleep(0.05)
     assert deadlocks_so_far() == before
+
+
+def test_competing_calls_with_needs_never_share_an_agent(make_group, make_agent):
+    """DESIGN 10.4 under load: a route with needs, preferred (relax_after 0), and
+    owners, at once; no agent on two calls."""
+    group = make_group(batch_size=2)
+    agents = [make_agent(f"Agent {n}", group) for n in range(7)]
+    Skill.objects.create(name="tamil")
+    for agent in agents[:3]:
+        AgentSkill.objects.create(agent=agent, skill_id="tamil", level=4)
+    Route.objects.create(slug="tamil", group=group, needs="tamil:3", relax_after=0)
+    for n in range(3):
+        Caller.objects.create(number=f"+9198100000{n:02d}", owner=agents[6 - n])
+    answers = run_together(
+        [
+            lambda n=n: ExotelClient().numbers(
+                f"call-{n}", "tamil", From=f"+9198100000{n:02d}"
+            )
+            for n in range(10)
+        ]
+    )
+    offered = Counter(number for answer in answers for number in answer)
+    assert all(count == 1 for count in offered.values()), offered
+    assert set(offered) == {str(agent.phone) for agent in agents}
+    assert Attempt.objects.count() == 7

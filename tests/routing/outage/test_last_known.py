@@ -6,7 +6,15 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from agents.models import AgentHours, AgentStatus, TimeOff
+from agents.models import (
+    Agent,
+    AgentHours,
+    AgentSkill,
+    AgentStatus,
+    Route,
+    Skill,
+    TimeOff,
+)
 from routing.outage import last_known
 from tests.conftest import at
 
@@ -91,4 +99,52 @@ def test_remember_then_recall_pinned_and_routed(roster, settings, tmp_path):
     assert last_known.recall(group_slug="night", exophone="", digits="") == (
         "night",
         [],
+    )
+
+
+@pytest.mark.parametrize(
+    "relax_after, expected",
+    [
+        (None, ["+919900000002", "+918000000001", "+918000000002"]),
+        (
+            0,
+            [
+                "+919900000002",
+                "+919900000001",
+                "+919900000006",
+                "+919900000007",
+                "+918000000001",
+                "+918000000002",
+            ],
+        ),
+    ],
+    ids=["strict-only-those-who-meet-the-needs", "preference-those-first"],
+)
+def test_a_route_keeps_its_own_list_with_its_needs(
+    roster, settings, tmp_path, exotel, relax_after, expected
+):
+    support, _, _ = roster
+    Skill.objects.create(name="tamil")
+    ravi = Agent.objects.get(name="Ravi")
+    AgentSkill.objects.create(agent=ravi, skill_id="tamil", level=4)
+    route = Route.objects.create(
+        slug="tamil",
+        group=support,
+        needs="tamil:3",
+        relax_after=relax_after,
+        exophones="+918069891599",
+    )
+    settings.DIALWHOM_LAST_KNOWN_DIR = tmp_path
+    settings.DIALWHOM_LAST_KNOWN_REFRESH_SECONDS = 0
+
+    last_known.remember(group=support, now=at(12), route=route)
+
+    assert last_known.recall(group_slug="tamil", exophone="", digits="") == (
+        "tamil",
+        expected,
+    )
+    # The unpinned routes file knows the route's ExoPhone.
+    assert (
+        last_known.recall(group_slug=None, exophone="+918069891599", digits="")[0]
+        == "tamil"
     )
