@@ -1,4 +1,4 @@
-"""CSV formula injection (issue 18, item 3): every CSV the service writes is data."""
+"""CSV formula injection: every CSV the service writes is data."""
 
 import csv
 import io
@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from agents.csv_cells import defuse, restore
-from agents.models import Agent, AgentGroup
+from agents.models import Agent, AgentGroup, Caller, Route
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +88,26 @@ def test_report_download_is_defused(admin_client, make_group, monkeypatch):
     assert list(csv.reader(io.StringIO(download.content.decode()))) == [
         ["'=1+1", "+919900000001"]
     ]
+
+
+def test_caller_and_route_exports_are_defused_and_round_trip(make_group, tmp_path):
+    group = make_group(slug="alpha")
+    Route.objects.create(slug="billing", group=group, digits="")
+    Caller.objects.create(number="+919811111111", name="=HYPERLINK(1)", notes="@x")
+    callers_csv = export("export_callers")
+    (row,) = csv.DictReader(io.StringIO(callers_csv))
+    assert (row["number"], row["name"], row["notes"]) == (
+        "+919811111111",
+        "'=HYPERLINK(1)",
+        "'@x",
+    )
+    (tmp_path / "callers.csv").write_text(callers_csv)
+    out = io.StringIO()
+    call_command("import_callers", tmp_path / "callers.csv", stdout=out)
+    assert "0 created, 0 updated, 1 unchanged" in out.getvalue()
+    assert Caller.objects.get().name == "=HYPERLINK(1)"
+    assert export("export_callers") == callers_csv
+    routes_csv = export("export_routes")
+    (tmp_path / "routes.csv").write_text(routes_csv)
+    call_command("import_routes", tmp_path / "routes.csv", stdout=out)
+    assert export("export_routes") == routes_csv
