@@ -15,6 +15,7 @@ from itertools import islice
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
+from agents.csv_cells import defused_rows
 from agents.importers import CALLER_COLUMNS, CallerRow, RosterFileError, RowError
 from agents.importers import read_callers as parse_caller_lines
 from agents.models import Agent, Caller
@@ -170,18 +171,21 @@ def export_callers(out) -> int:
     writer.writerow(CALLER_COLUMNS)
     count = 0
     callers = Caller.objects.select_related("owner").order_by("number")
-    for caller in callers.iterator(chunk_size=BATCH):
-        writer.writerow(
-            [
-                caller.number,
-                caller.name,
-                caller.owner.phone.as_e164 if caller.owner else "",
-                caller.binding,
-                "yes" if caller.vip else "no",
-                "yes" if caller.blocked else "no",
-                caller.needs,
-                caller.notes,
-            ]
-        )
+    for row in defused_rows(_rows(callers.iterator(chunk_size=BATCH))):
+        writer.writerow(row)
         count += 1
     return count
+
+
+def _rows(callers: Iterable[Caller]) -> Iterator[list]:
+    for caller in callers:
+        yield [
+            caller.number,
+            caller.name,
+            caller.owner.phone.as_e164 if caller.owner else "",
+            caller.binding,
+            "yes" if caller.vip else "no",
+            "yes" if caller.blocked else "no",
+            caller.needs,
+            caller.notes,
+        ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from agents.csv_cells import restore
 from agents.hours import HoursRow, parse_hours
 from agents.models import CONNECT_SETTINGS, AgentGroup
 from agents.phones import normalize_phone
@@ -226,9 +227,19 @@ def read_records(
                 RowError(line, f"expected {len(names)} fields, found {len(cells)}")
             )
             continue
+        # No database stores a NUL (PostgreSQL refuses it): a row error, not a crash.
+        with_nul = [
+            name for name, cell in zip(names, cells, strict=True) if "\x00" in cell
+        ]
+        if with_nul:
+            errors.append(RowError(line, f"NUL character in column {with_nul[0]!r}"))
+            continue
         yield (
             line,
-            {name: cell.strip() for name, cell in zip(names, cells, strict=True)},
+            {
+                name: restore(cell.strip())
+                for name, cell in zip(names, cells, strict=True)
+            },
         )
 
 

@@ -5,12 +5,15 @@ import datetime as dt
 import heapq
 import io
 from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import NamedTuple, TextIO
 
 from django.db import transaction
 from django.utils import timezone
 
+from agents.csv_cells import defuse
 from agents.hours import HoursRow, format_hours
 from agents.importers import (
     AGENT_COLUMNS,
@@ -91,8 +94,33 @@ def describe_route(route: tuple[str, str]) -> str:
     return f"{where} with digits {digits}" if digits else where
 
 
-def check_groups(rows: list[GroupRow], stored: dict[str, AgentGroup]) -> list[RowError]:
-    """Return what is wrong with `rows` beside the groups already in the database."""
+@dataclass(frozen=True)
+class GroupLinks:
+    """What `check_groups` reads of a group: its overflow and its routes."""
+
+    line: int
+    slug: str
+    overflow: str
+    exophones: tuple[str, ...]
+    digits: str
+    vip_group: str = ""
+
+
+def check_groups(
+    rows: Sequence[GroupRow | GroupLinks],
+    stored: dict[str, AgentGroup],
+    *,
+    hidden: Collection[str] = (),
+) -> list[RowError]:
+    """Return what is wrong with `rows` beside the groups already in the database.
+
+    The import and the admin's group form both ask this; groups in `hidden`
+    (those the user may not see) are named "another group".
+    """
+
+    def named(slug: str) -> str:
+        return "another group" if slug in hidden else f"group {slug!r}"
+
     errors = []
     in_file = {row.slug: row for row in rows}
     overflow = {
@@ -112,7 +140,9 @@ def check_groups(rows: list[GroupRow], stored: dict[str, AgentGroup]) -> list[Ro
             chain.append(slug)
             slug = overflow.get(slug, "")
         if slug == row.slug:
-            path = " -> ".join([*chain, slug])
+            path = " -> ".join(
+                "(another group)" if step in hidden else step for step in [*chain, slug]
+            )
             errors.append(RowError(row.line, f"overflow cycle {path}"))
 
     for row in rows:
@@ -134,7 +164,7 @@ def check_groups(rows: list[GroupRow], stored: dict[str, AgentGroup]) -> list[Ro
     for slug, group in stored.items():
         if slug not in in_file:
             for route in group_routes(group.exophone_list, group.digits):
-                owners[route].append((f"group {slug!r}", None))
+                owners[route].append((named(slug), None))
     for route in routes.values():
         for pair in group_routes(route.exophone_list, route.digits):
             owners[pair].append((f"route {route.slug!r}", None))
@@ -254,8 +284,35 @@ def import_groups(*, parsed: Parsed, dry_run: bool = False) -> ImportSummary:
     return summary
 
 
+class StoredMembership(NamedTuple):
+    """A membership as the import compares it: plain values, not a model."""
+
+    pk: int
+    priority: int
+    position: int
+    name: str  # the agent's
+
+
+def stored_memberships(phones: list[str]) -> dict[tuple[str, int], StoredMembership]:
+    """Return the memberships of the agents with `phones`, by (phone, group id)."""
+    rows = (
+        Membership.objects.filter(agent__phone__in=phones)
+        .order_by()
+        .values_list(
+            "pk", "agent__phone", "group_id", "priority", "position", "agent__name"
+        )
+        .iterator(chunk_size=IMPORT_CHUNK)
+    )
+    return {
+        (phone.as_e164, group_id): StoredMembership(pk, priority, position, name)
+        for pk, phone, group_id, priority, position, name in rows
+    }
+
+
 def membership_positions(
-    rows: list[AgentRow], groups: dict[str, AgentGroup], stored: dict
+    rows: list[AgentRow],
+    groups: dict[str, AgentGroup],
+    stored: dict[tuple[str, int], StoredMembership],
 ) -> dict[tuple[str, int], int]:
     """Return the position of each (phone, group id) the file lists.
 
@@ -271,7 +328,7 @@ def membership_positions(
     for group_id, phones in members.items():
         existing = [stored.get((phone, group_id)) for phone in phones]
         keys = [
-            (membership.position, membership.agent.name) if membership else None
+            (membership.position, membership.name) if membership else None
             for membership in existing
         ]
         keep = None not in keys and all(a <= b for a, b in pairwise(keys))
@@ -308,6 +365,9 @@ def import_status(agent: Agent, row: AgentRow, *, now: dt.datetime) -> bool:
     return bool(outcome.changed)
 
 
+IMPORT_CHUNK = 1000
+
+
 def import_agents(
     *,
     parsed: Parsed,
@@ -320,6 +380,8 @@ def import_agents(
     Memberships the file does not list for an agent are removed; with
     `deactivate_missing`, agents absent from the file are made inactive.
     Raise RosterFileError listing every bad row; nothing is written then.
+    The rows are applied `IMPORT_CHUNK` at a time (the chunk's agents read,
+    its new rows written in batches), so memory does not grow with the roster.
     """
     now = now or timezone.now()
     summary = ImportSummary(dry_run=dry_run)
@@ -327,30 +389,18 @@ def import_agents(
         end_due_breaks(now=now)
         groups = _groups_of_rows(parsed)
         phones = [row.phone for row in parsed.rows]
-        agents = {
-            agent.phone.as_e164: agent
-            for agent in Agent.objects.filter(phone__in=phones).prefetch_related(
-                "hours"
-            )
-        }
-        stored_memberships = {
-            (membership.agent.phone.as_e164, membership.group_id): membership
-            for membership in Membership.objects.filter(
-                agent__phone__in=phones
-            ).select_related("agent")
-        }
-        positions = membership_positions(parsed.rows, groups, stored_memberships)
+        stored = stored_memberships(phones)
+        positions = membership_positions(parsed.rows, groups, stored)
         ensure_skills(name for row in parsed.rows for name, _ in row.skills or ())
-        stored_skills = agent_skills(agent.pk for agent in agents.values())
-        for row in parsed.rows:
-            agent, outcome = _import_agent(agents.get(row.phone), row, now=now)
-            if sync_memberships(agent, row, groups, positions, stored_memberships):
-                outcome = "updated" if outcome == "unchanged" else outcome
-            if row.skills is not None and sync_skills(
-                agent, row.skills, stored_skills.get(agent.pk, ())
-            ):
-                outcome = "updated" if outcome == "unchanged" else outcome
-            summary.count(outcome, row.line, f"agent {row.name} {row.phone}")
+        for start in range(0, len(parsed.rows), IMPORT_CHUNK):
+            import_agent_rows(
+                parsed.rows[start : start + IMPORT_CHUNK],
+                groups=groups,
+                positions=positions,
+                stored=stored,
+                summary=summary,
+                now=now,
+            )
         if deactivate_missing:
             missing = Agent.objects.filter(active=True).exclude(phone__in=phones)
             for name, phone in missing.values_list("name", "phone"):
@@ -377,13 +427,25 @@ def _groups_of_rows(parsed: Parsed) -> dict[str, AgentGroup]:
     return groups
 
 
-def _import_agent(
-    agent: Agent | None, row: AgentRow, *, now: dt.datetime
-) -> tuple[Agent, str]:
-    """Create or update one row's agent and hours; return it and what happened."""
-    outcome = "unchanged"
-    if agent is None:
-        agent = Agent.objects.create(
+def import_agent_rows(
+    rows: list[AgentRow],
+    *,
+    groups: dict[str, AgentGroup],
+    positions: dict[tuple[str, int], int],
+    stored: dict[tuple[str, int], StoredMembership],
+    summary: ImportSummary,
+    now: dt.datetime,
+) -> None:
+    """Apply one chunk of rows; new agents, hours and memberships in batches."""
+    agents = {
+        agent.phone.as_e164: agent
+        for agent in Agent.objects.filter(
+            phone__in=[row.phone for row in rows]
+        ).prefetch_related("hours")
+    }
+    new_rows = [row for row in rows if row.phone not in agents]
+    created = Agent.objects.bulk_create(
+        Agent(
             name=row.name,
             phone=row.phone,
             status=row.status,
@@ -392,35 +454,59 @@ def _import_agent(
             active=row.active,
             timezone=row.timezone,
         )
-        outcome = "created"
-    else:
-        values = {
-            "name": row.name,
-            "active": row.active,
-            "timezone": row.timezone,
-        }
-        fields = [
-            name for name, value in values.items() if getattr(agent, name) != value
-        ]
-        # The status changes while the agent is active: after a
-        # reactivation, before a deactivation.
-        if not row.active and import_status(agent, row, now=now):
+        for row in new_rows
+    )
+    agents.update(zip((row.phone for row in new_rows), created, strict=True))
+    new_phones = {row.phone for row in new_rows}
+    stored_skills = agent_skills(agent.pk for agent in agents.values())
+    hours: list[AgentHours] = []
+    memberships: list[Membership] = []
+    for row in rows:
+        agent = agents[row.phone]
+        outcome = "created" if row.phone in new_phones else "unchanged"
+        if outcome == "unchanged" and update_agent(agent, row, now=now):
             outcome = "updated"
-        for name in fields:
-            setattr(agent, name, values[name])
-        if fields:
-            agent.save(update_fields=fields)
-            outcome = "updated"
-        if row.active and import_status(agent, row, now=now):
-            outcome = "updated"
-    if outcome == "created" or stored_hours(agent) != list(row.hours):
-        if outcome != "created":
-            agent.hours.all().delete()
-            outcome = "updated"
-        AgentHours.objects.bulk_create(
-            AgentHours(agent=agent, **hours._asdict()) for hours in row.hours
-        )
-    return agent, outcome
+        if outcome == "created" or stored_hours(agent) != list(row.hours):
+            if outcome != "created":
+                agent.hours.all().delete()
+                outcome = "updated"
+            hours.extend(AgentHours(agent=agent, **h._asdict()) for h in row.hours)
+        if sync_memberships(
+            agent,
+            row,
+            groups,
+            positions,
+            stored,
+            memberships,
+            created=outcome == "created",
+        ):
+            outcome = "updated" if outcome == "unchanged" else outcome
+        if row.skills is not None and sync_skills(
+            agent, row.skills, stored_skills.get(agent.pk, ())
+        ):
+            outcome = "updated" if outcome == "unchanged" else outcome
+        summary.count(outcome, row.line, f"agent {row.name} {row.phone}")
+    AgentHours.objects.bulk_create(hours, batch_size=IMPORT_CHUNK)
+    Membership.objects.bulk_create(memberships, batch_size=IMPORT_CHUNK)
+
+
+def update_agent(agent: Agent, row: AgentRow, *, now: dt.datetime) -> bool:
+    """Give a stored agent its row's name, activity, zone and status; say if any changed."""
+    values = {"name": row.name, "active": row.active, "timezone": row.timezone}
+    fields = [name for name, value in values.items() if getattr(agent, name) != value]
+    changed = False
+    # The status changes while the agent is active: after a reactivation,
+    # before a deactivation.
+    if not row.active and import_status(agent, row, now=now):
+        changed = True
+    for name in fields:
+        setattr(agent, name, values[name])
+    if fields:
+        agent.save(update_fields=fields)
+        changed = True
+    if row.active and import_status(agent, row, now=now):
+        changed = True
+    return changed
 
 
 def sync_memberships(
@@ -428,20 +514,26 @@ def sync_memberships(
     row: AgentRow,
     groups: dict[str, AgentGroup],
     positions: dict[tuple[str, int], int],
-    stored: dict[tuple[str, int], Membership],
+    stored: dict[tuple[str, int], StoredMembership],
+    new: list[Membership],
+    *,
+    created: bool = False,
 ) -> bool:
-    """Make `agent`'s memberships those `row` lists; return whether any changed."""
+    """Make `agent`'s memberships those `row` lists; return whether any changed.
+
+    Memberships to create are appended to `new`, for the caller to write in one
+    batch.
+    """
     wanted = {
         groups[slug].pk: (priority, positions[row.phone, groups[slug].pk])
         for slug, priority in row.groups
     }
     changed = False
-    if agent.pk is not None:
+    if not created:
         removed, _ = (
             Membership.objects.filter(agent=agent).exclude(group_id__in=wanted).delete()
         )
         changed = removed > 0
-    new = []
     for group_id, (priority, position) in wanted.items():
         membership = stored.get((row.phone, group_id))
         if membership is None:
@@ -450,12 +542,13 @@ def sync_memberships(
             )
             membership.start_like_the_agent()
             new.append(membership)
-        elif (membership.priority, membership.position) != (priority, position):
-            membership.priority, membership.position = priority, position
-            membership.save(update_fields=["priority", "position"])
             changed = True
-    Membership.objects.bulk_create(new)
-    return changed or bool(new)
+        elif (membership.priority, membership.position) != (priority, position):
+            Membership.objects.filter(pk=membership.pk).update(
+                priority=priority, position=position
+            )
+            changed = True
+    return changed
 
 
 def ensure_skills(names) -> None:
@@ -485,19 +578,21 @@ def sync_skills(agent: Agent, wanted: Levels, stored: Levels) -> bool:
     return True
 
 
-def export_order(agents: list[Agent]) -> list[Agent]:
-    """Order `agents` so that every group lists its members in position order.
+def export_order(
+    keys: dict[int, tuple[str, str]], memberships: list[tuple[int, int, int]]
+) -> list[int]:
+    """Order the agents so that every group lists its members in position order.
 
-    Importing the rows in this order gives each membership back its position;
-    where the groups disagree, the first agent by name breaks the tie.
+    `keys` maps each agent's pk to (name, phone); `memberships` holds (agent pk,
+    group id, position). Importing the rows in this order gives each membership
+    back its position; where the groups disagree, the first agent by name breaks
+    the tie. Plain values in, pks out: the agents themselves are read later, a
+    chunk at a time.
     """
-    key = {agent.pk: (agent.name, agent.phone.as_e164, agent.pk) for agent in agents}
+    key = {pk: (name, phone, pk) for pk, (name, phone) in keys.items()}
     chains: dict[int, list] = defaultdict(list)
-    for agent in agents:
-        for membership in agent.memberships.all():
-            chains[membership.group_id].append(
-                ((membership.position,) + key[agent.pk], agent.pk)
-            )
+    for agent_id, group_id, position in memberships:
+        chains[group_id].append(((position,) + key[agent_id], agent_id))
     successors = defaultdict(set)
     waiting = dict.fromkeys(key, 0)
     for chain in chains.values():
@@ -506,7 +601,6 @@ def export_order(agents: list[Agent]) -> list[Agent]:
             if after not in successors[before]:
                 successors[before].add(after)
                 waiting[after] += 1
-    by_pk = {agent.pk: agent for agent in agents}
     ready = [key[pk] for pk, count in waiting.items() if count == 0]
     heapq.heapify(ready)
     ordered = []
@@ -518,7 +612,7 @@ def export_order(agents: list[Agent]) -> list[Agent]:
         if pk not in waiting:
             continue
         del waiting[pk]
-        ordered.append(by_pk[pk])
+        ordered.append(pk)
         for after in successors[pk]:
             if after in waiting:
                 waiting[after] -= 1
@@ -527,11 +621,20 @@ def export_order(agents: list[Agent]) -> list[Agent]:
     return ordered
 
 
-def write_csv(columns: tuple[str, ...], rows: list[dict]) -> str:
-    out = io.StringIO()
+def write_rows(out: TextIO, columns: tuple[str, ...], rows: Iterable[dict]) -> int:
+    """Write a roster file's header and `rows` to `out` as they come; return the rows."""
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    count = 0
+    for row in rows:
+        writer.writerow({name: defuse(value) for name, value in row.items()})
+        count += 1
+    return count
+
+
+def write_csv(columns: tuple[str, ...], rows: Iterable[dict]) -> str:
+    out = io.StringIO()
+    write_rows(out, columns, rows)
     return out.getvalue()
 
 
@@ -600,14 +703,51 @@ def effective_status(agent: Agent, *, now: dt.datetime) -> str:
     return agent.status
 
 
+EXPORT_CHUNK = 2000
+
+
 def export_agents(*, now: dt.datetime | None = None) -> str:
     """Return every agent as an agents file (DESIGN section 3)."""
+    out = io.StringIO()
+    write_agents(out, now=now)
+    return out.getvalue()
+
+
+def write_agents(out: TextIO, *, now: dt.datetime | None = None) -> int:
+    """Write every agent to `out` as an agents file; return how many.
+
+    Streamed: the order is worked out from plain values, then the agents are
+    read and written `EXPORT_CHUNK` at a time, so memory does not grow with
+    the roster.
+    """
     now = now or timezone.now()
-    agents = Agent.objects.prefetch_related("hours", "memberships__group", "skills")
-    return write_csv(
-        (*AGENT_COLUMNS, AGENT_SKILLS_COLUMN),
-        [
-            {
+    keys = {
+        pk: (name, phone)
+        for pk, name, phone in Agent.objects.values_list("pk", "name", "phone")
+        .order_by()
+        .iterator(chunk_size=EXPORT_CHUNK)
+    }
+    memberships = list(
+        Membership.objects.values_list("agent_id", "group_id", "position")
+        .order_by()
+        .iterator(chunk_size=EXPORT_CHUNK)
+    )
+    order = export_order(keys, memberships)
+    del keys, memberships
+    return write_rows(
+        out, (*AGENT_COLUMNS, AGENT_SKILLS_COLUMN), _agent_rows(order, now=now)
+    )
+
+
+def _agent_rows(order: list[int], *, now: dt.datetime):
+    for start in range(0, len(order), EXPORT_CHUNK):
+        chunk = order[start : start + EXPORT_CHUNK]
+        agents = Agent.objects.prefetch_related(
+            "hours", "memberships__group", "skills"
+        ).in_bulk(chunk)
+        for pk in chunk:
+            agent = agents[pk]
+            yield {
                 "name": agent.name,
                 "phone": agent.phone.as_e164,
                 "groups": membership_cell(agent),
@@ -619,6 +759,3 @@ def export_agents(*, now: dt.datetime | None = None) -> str:
                     (skill.skill_id, skill.level) for skill in agent.skills.all()
                 ),
             }
-            for agent in export_order(list(agents))
-        ],
-    )

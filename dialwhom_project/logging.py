@@ -5,6 +5,11 @@ the path (`/exotel/<token>/...`); an agent's personal link likewise (`/me/<token
 Every handler the service configures, Django's and gunicorn's, formats through
 `mask_secrets`: the path part after `/exotel/` or `/me/` becomes `***`, and any
 configured token found anywhere else in the line (percent-encoded included) too.
+
+A log line is one line: a message's control characters (CR, LF, NUL, the other
+line breaks) are written as escapes (`\\n`, `\\x00`), and the decoding that
+finds a percent-encoded token leaves encoded ones (`%0A`) encoded, so no request
+can start a forged line. Tracebacks keep their own lines.
 """
 
 import datetime as dt
@@ -17,6 +22,13 @@ import urllib.parse
 # The secret path part, wherever a path appears (request lines, URLs, reprs).
 _SECRET_PATH_PART = re.compile(r"(/(?:exotel|me)/)[^/?#\s\"'<>\\]+")
 MASK = "***"
+# What ends a line or hides in one (str.splitlines' breaks and the C0 controls but
+# tab), and the same characters percent-encoded (UTF-8).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x80-\x9f\u2028\u2029]")
+_ENCODED_CONTROL = re.compile(
+    r"%(?:[01][0-9a-f]|7f|c2%[89][0-9a-f]|e2%80%a[89])", re.IGNORECASE
+)
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\x00": "\\x00"}
 # Environment variables that hold secrets which must never be logged.
 SECRET_VARIABLES = (
     "DIALWHOM_WEBHOOK_TOKEN",
@@ -36,6 +48,28 @@ def configured_secrets() -> list[str]:
     return sorted((value for value in values if len(value) >= 4), key=len, reverse=True)
 
 
+def one_line(text: str) -> str:
+    """Return `text` with every control character and line break escaped."""
+    # Above the C0 controls, JSON's escape: a JSON line stays valid JSON.
+    return _CONTROL.sub(
+        lambda found: (
+            _ESCAPES.get(found[0], f"\\x{ord(found[0]):02x}")
+            if ord(found[0]) < 0x7F
+            else f"\\u{ord(found[0]):04x}"
+        ),
+        text,
+    )
+
+
+def _one_line_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Return `record`, or a copy whose message is `one_line`'s."""
+    message = record.getMessage()
+    safe = one_line(message)
+    if safe == message:
+        return record
+    return logging.makeLogRecord({**record.__dict__, "msg": safe, "args": ()})
+
+
 def mask_secrets(text: str, secrets: list[str] | None = None) -> str:
     """Return `text` with secret path parts and configured secrets replaced by ***."""
     if secrets is None:
@@ -44,7 +78,10 @@ def mask_secrets(text: str, secrets: list[str] | None = None) -> str:
     for secret in secrets:
         text = text.replace(secret, MASK)
     if "%" in text:
-        decoded = urllib.parse.unquote(text)
+        # Encoded control characters stay encoded: decoded, they would break the line.
+        decoded = urllib.parse.unquote(
+            _ENCODED_CONTROL.sub(lambda found: found[0].replace("%", "%25"), text)
+        )
         if decoded != text and (
             _SECRET_PATH_PART.search(decoded.replace(f"/{MASK}", ""))
             or any(secret in decoded for secret in secrets)
@@ -66,6 +103,7 @@ class MaskingFormatter(logging.Formatter):
         self.inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
+        record = _one_line_record(record)
         formatted = self.inner.format(record) if self.inner else super().format(record)
         return mask_secrets(formatted)
 
@@ -96,7 +134,10 @@ class JsonFormatter(MaskingFormatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         # Masked as text: a value such as Django's request object carries its path.
-        return mask_secrets(json.dumps(entry, default=str, ensure_ascii=False))
+        # json.dumps escapes the C0 controls, `one_line` the other line breaks.
+        return mask_secrets(
+            one_line(json.dumps(entry, default=str, ensure_ascii=False))
+        )
 
 
 def gunicorn_logger_class():

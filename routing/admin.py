@@ -1,14 +1,16 @@
 """The call log in the admin: read-only, scoped to the supervisor's groups."""
 
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import EmptyResultSet, FullResultSet, ValidationError
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from agents.admin.access import supervises
-from agents.models import Agent
+from agents.models import Agent, AgentGroup
 from agents.phones import normalize_phone
 from routing.models import Attempt, Call, DerivedResult, WebhookRequest
 
@@ -30,11 +32,33 @@ def whole_ms(duration_ms: float | None) -> str:
     return "-" if duration_ms is None else f"{round(duration_ms)} ms"
 
 
+class CheckedChangeList(ChangeList):
+    """A changelist whose filter values are checked before its queries run.
+
+    Django converts a date filter's value (`?first_seen_at__gte=0001-01-01`, a
+    date hierarchy's year 9999) only when it writes the SQL, and then an
+    OverflowError is a 500; here it is the admin's "invalid filter" redirect.
+    """
+
+    def get_queryset(self, request, exclude_parameters=None):
+        try:
+            queryset = super().get_queryset(request, exclude_parameters)
+            queryset.query.get_compiler(queryset.db).as_sql()
+        except (EmptyResultSet, FullResultSet):
+            return queryset
+        except (ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
+        return queryset
+
+
 class ReadOnlyAdminMixin:
     """Logs are evidence: nobody adds, edits or deletes them in the admin.
 
     Supervisors may look, scoped by `get_queryset` to their groups' calls.
     """
+
+    def get_changelist(self, request, **kwargs):
+        return CheckedChangeList
 
     def has_module_permission(self, request):
         return super().has_module_permission(request) or supervises(request.user)
@@ -161,6 +185,14 @@ class OfferedToFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VisibleGroupFilter(admin.RelatedFieldListFilter):
+    """The call's group, offering only the groups the user may see."""
+
+    def field_choices(self, field, request, model_admin):
+        groups = AgentGroup.objects.visible_to(request.user).order_by("name")
+        return [(group.pk, str(group)) for group in groups]
+
+
 class OfferOutcomeFilter(admin.ChoicesFieldListFilter):
     """The outcome of one of the call's offers, told apart from the call's result."""
 
@@ -184,7 +216,7 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["group", "answered_by"]
     list_filter = [
         DerivedResultFilter,
-        "group",
+        ("group", VisibleGroupFilter),
         OfferedToFilter,
         ("attempts__outcome", OfferOutcomeFilter),
         "first_seen_at",

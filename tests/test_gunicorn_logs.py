@@ -106,6 +106,10 @@ REQUESTS = [
     (f"/exotel/{urllib.parse.quote(TOKEN, safe='')}/passthru/?CallSid=quoted", 200),
     # Every character of the token percent-encoded: still the token to Django.
     ("/exotel/" + "".join(f"%{ord(c):02x}" for c in TOKEN) + "/passthru/", 400),
+    # Encoded line breaks: the masking decodes /exotel/ lines, but not these.
+    (f"{HOOK}/dial-whom/support/?CallSid=f%0D%0AFORGED-1%00", 400),
+    (f"{HOOK}/passthru/?CallSid=forged-2&DialCallStatus=busy%0AFORGED-2%E2%80%A8", 200),
+    (f"{HOOK}/passthru/?CallSid=forged-3&x=%0d%0aFORGED-3%C2%85", 200),
 ]
 MALFORMED = [
     f"GET {HOOK}/dial-whom/ HTTP/1.1 trailing\r\n\r\n".encode(),
@@ -233,3 +237,10 @@ def test_no_log_line_or_error_page_carries_the_token(server):
     assert "/exotel/***/dial-whom/support/" in text
     assert "Internal Server Error: /exotel/***/broken/" in text
     assert "Invalid request" in text  # gunicorn's own lines are there too
+    # No request starts a line of its own (the app's line or the access log's).
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith("FORGED")] == []
+    # The app's line and the access log's, each whole.
+    assert sum("f\\r\\nFORGED-1\\x00 group=support" in line for line in lines) == 1
+    assert sum("?CallSid=f%0D%0AFORGED-1%00 HTTP/1.1" in line for line in lines) == 1
+    assert "\x00" not in text

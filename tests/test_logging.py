@@ -83,3 +83,48 @@ def test_json_lines_mask_the_request_object_django_passes():
     entry = json.loads(line)
     assert entry["message"] == "Not Found: /exotel/***/dial-whom/"
     assert "/exotel/***/dial-whom/" in entry["request"]
+
+
+FORGED = "sid\r\nFAKE 2026-01-01 INFO routing.requests forged\x00\u2028line\x85"
+
+
+def test_a_forged_line_stays_in_its_own_line():
+    line = MaskingFormatter("%(levelname)s %(message)s").format(
+        record("dial-whom %s status=%s", FORGED, "no\nanswer")
+    )
+    assert line.splitlines() == [line]
+    assert "\x00" not in line
+    assert line == (
+        "WARNING dial-whom sid\\r\\nFAKE 2026-01-01 INFO routing.requests "
+        "forged\\x00\\u2028line\\u0085 status=no\\nanswer"
+    )
+
+
+def test_a_forged_json_line_stays_one_json_line():
+    line = JsonFormatter().format(record("%s", FORGED, call_sid=FORGED))
+    assert line.splitlines() == [line]
+    entry = json.loads(line)
+    assert entry["call_sid"] == FORGED and entry["message"] == FORGED
+
+
+@pytest.mark.parametrize(
+    "encoded", ["%0A", "%0d", "%00", "%C2%85", "%E2%80%A8", "%1b", "%7F"]
+)
+def test_decoding_a_masked_line_leaves_encoded_line_breaks_encoded(encoded):
+    text = f"GET /exotel/{TOKEN}/dial-whom/?CallSid=a{encoded}FORGED HTTP/1.1"
+    masked = mask_secrets(text)
+    assert TOKEN not in masked
+    assert masked.splitlines() == [masked] and "\x00" not in masked
+    assert masked == f"GET /exotel/***/dial-whom/?CallSid=a{encoded}FORGED HTTP/1.1"
+
+
+@pytest.mark.django_db
+def test_the_request_log_line_of_a_forged_call_sid_is_one_line(client, caplog):
+    with caplog.at_level(logging.INFO, logger="routing.requests"):
+        client.get(
+            f"/exotel/{TOKEN}/passthru/",
+            {"CallSid": "a\r\nFORGED", "DialCallStatus": "busy\nFORGED"},
+        )
+    (entry,) = [r for r in caplog.records if r.name == "routing.requests"]
+    line = MaskingFormatter("%(message)s").format(entry)
+    assert line.splitlines() == [line] and "\\r\\nFORGED" in line

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponseNotAllowed
@@ -43,9 +44,11 @@ class GroupListFilter(admin.SimpleListFilter):
         return [(str(group.pk), group.name) for group in groups]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(memberships__group_id=self.value())
-        return queryset
+        if not self.value():
+            return queryset
+        if not self.value().isdigit():
+            raise IncorrectLookupParameters(f"no group {self.value()!r}")
+        return queryset.filter(memberships__group_id=self.value())
 
 
 class OnDutyNowFilter(admin.SimpleListFilter):

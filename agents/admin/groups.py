@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from agents import rules
 from agents.admin.access import SupervisorAccess
+from agents.admin.group_form import AgentGroupForm
 from agents.admin.inlines import GroupHoursInline, GroupMembershipInline, HolidayInline
 from agents.models import CONNECT_SETTINGS, AgentGroup
 from agents.rules.language import TABLES
@@ -36,6 +37,7 @@ def group_page_links(group: AgentGroup):
 
 @admin.register(AgentGroup)
 class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
+    form = AgentGroupForm
     supervisor_can_add = False
     supervisor_can_delete = False
     list_display = [
@@ -104,6 +106,16 @@ class AgentGroupAdmin(SupervisorAccess, admin.ModelAdmin):
         ),
         ("Supervisors", {"fields": ["supervisors"]}),
     ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if not request.user.is_superuser:
+            form.visible_slugs = frozenset(
+                AgentGroup.objects.visible_to(request.user).values_list(
+                    "slug", flat=True
+                )
+            )
+        return form
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

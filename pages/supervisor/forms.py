@@ -9,6 +9,18 @@ from agents.models import AgentStatus, Route
 from agents.phones import normalize_phone
 from pages.reports.figures import MAX_DAYS
 
+# The days a page may ask about: the pages step a day or a period either side,
+# and a date near year 1 or 9999 has no neighbour (and no time zone conversion).
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+OUT_OF_RANGE = f"Choose a date from {EARLIEST} to {LATEST}."
+
+
+def _in_range(value: dt.date | dt.datetime) -> None:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not EARLIEST <= day <= LATEST:
+        raise ValidationError(OUT_OF_RANGE)
+
 
 class PreviewForm(forms.Form):
     caller = forms.CharField(
@@ -32,6 +44,7 @@ class PreviewForm(forms.Form):
             attrs={"placeholder": "YYYY-MM-DD HH:MM", "size": 16},
         ),
         error_messages={"invalid": "Write it as YYYY-MM-DD HH:MM (2026-12-01 14:30)."},
+        validators=[_in_range],
         help_text="Optional: when, on the group's clock, 24-hour; empty = now.",
     )
 
@@ -81,6 +94,7 @@ def _date_field(label: str) -> forms.DateField:
             attrs={"placeholder": "YYYY-MM-DD", "size": 10, "inputmode": "numeric"},
         ),
         error_messages={"invalid": "Write the date as YYYY-MM-DD (2026-12-01)."},
+        validators=[_in_range],
     )
 
 

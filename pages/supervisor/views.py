@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.admin.agents import issue_link_page
 from agents.coverage import Gap, coverage_gaps
+from agents.csv_cells import defused_rows
 from agents.models import (
     Agent,
     AgentGroup,
@@ -349,10 +350,15 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     figures = group_report(group=group, start=start, end=end, now=timezone.now())
     span = _span(start, end)
     if request.GET.get("format") == "csv":
+        if form.errors:  # a file of some other period would mislead: say why not
+            reasons = [error for errors in form.errors.values() for error in errors]
+            return HttpResponse(
+                " ".join(reasons), status=400, content_type="text/plain"
+            )
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         name = f"dialwhom-{group.slug}-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
-        csv.writer(response).writerows(report_rows(figures))
+        csv.writer(response).writerows(defused_rows(report_rows(figures)))
         return response
     return _render(
         request,

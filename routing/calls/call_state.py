@@ -29,6 +29,7 @@ def report_of(request: ExotelRequest, *, ends_call: bool = False) -> engine.Repo
         status=request.dial_call_status,
         hangup=request.hangup,
         ends_call=ends_call,
+        ignored=request.ignored,
     )
 
 

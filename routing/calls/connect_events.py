@@ -86,6 +86,7 @@ def _record_once(
                 outcome=offer.outcome,
                 agent_id=offer.agent_id,
                 offered_at=offer.offered_at,
+                position=offer.position,
                 ringing_at=times[offer.attempt_id]["ringing_at"],
                 answered_at=times[offer.attempt_id]["answered_at"],
             )
@@ -93,6 +94,7 @@ def _record_once(
         ),
         final=call.result in FINAL_RESULTS,
         ended=call.ended_at is not None,
+        parallel_ringing=bool(call.group and call.group.parallel_ringing),
     )
     apply = events.apply_popup_event if popup else events.apply_event
     effect = apply(state, event, now=now)

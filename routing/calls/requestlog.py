@@ -1,6 +1,7 @@
 """The request log: every Exotel request we accepted or rejected, and our answer."""
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass
 
@@ -12,6 +13,15 @@ from routing.models import Call, WebhookRequest
 
 MAX_PARAMS = 50
 MAX_VALUE = 200
+# What no database stores: NUL (PostgreSQL, in text or JSON) and a lone UTF-16
+# surrogate (not UTF-8: PostgreSQL's DataError, SQLite's UnicodeEncodeError). A
+# JSON body's "\ud800" decodes to one; a pair decodes to one character.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """Return `text` without NUL, each lone surrogate replaced by U+FFFD."""
+    return _UNSTORABLE.sub(lambda found: "" if found[0] == "\x00" else "\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -24,9 +34,8 @@ class Received:
 
     @classmethod
     def of(cls, endpoint: str, query: QueryDict, started: float) -> "Received":
-        # PostgreSQL stores no NUL character, neither in text nor in JSON.
         params = {
-            key.replace("\x00", "")[:MAX_VALUE]: value[:MAX_VALUE].replace("\x00", "")
+            storable(key)[:MAX_VALUE]: storable(value[:MAX_VALUE])
             for key, value in list(query.items())[:MAX_PARAMS]
         }
         return cls(endpoint=endpoint, params=params, started=started)

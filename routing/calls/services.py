@@ -182,7 +182,7 @@ def _plan_and_write(
             numbers=plan.numbers,
             call=call,
             group=call.group,
-            notes=[*plan.notes, *plan.reasons],
+            notes=[*settlement.notes, *plan.notes, *plan.reasons],
         )
         batch = _route_batch(
             call, settlement, plan, chain, offers, request, received, now=now
@@ -239,7 +239,7 @@ def _route_batch(
         received,
         group_slug=call.group.slug if call.group else "",
         body=",".join(plan.numbers),
-        notes="; ".join([*plan.notes, *plan.reasons]),
+        notes="; ".join([*settlement.notes, *plan.notes, *plan.reasons]),
         now=now,
     )
     return batch
@@ -302,7 +302,10 @@ def _record(
             call, settlement, talk_seconds=request.dial_call_duration, now=now
         )
         batch.add_log(
-            received, group_slug=call.group.slug if call.group else "", now=now
+            received,
+            group_slug=call.group.slug if call.group else "",
+            notes="; ".join(settlement.notes),
+            now=now,
         )
         try:
             if batch.steps:

@@ -57,6 +57,7 @@ class Report:
     status: str = ""
     hangup: bool = False  # CallType=client-hangup: the caller gave up
     ends_call: bool = False  # a Passthru after Connect: the applet is over
+    ignored: tuple[str, ...] = ()  # what the request said that could not be read
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ class Settlement:
     closures: tuple[Closure, ...] = ()
     answered: Offer | None = None  # the offer whose agent took the call
     result: str = ""  # the call's result when this request ends it
+    # Why the report (or part of it) records nothing, for the request log.
+    notes: tuple[str, ...] = ()
 
     @property
     def closed_ids(self) -> set[int]:
@@ -212,7 +215,9 @@ def settle(
             and (offer.offered_at == reported.offered_at)
         ):
             closures.append(Closure(offer, NO_ANSWER, missed=True))
-        elif reported is not None and offer.position < reported.position:
+        elif reported is not None and passed_by(
+            offer, reported, parallel_ringing=parallel_ringing
+        ):
             closures.append(Closure(offer, FAILED))
         elif offer.hold_until is not None and offer.hold_until <= now:
             closures.append(Closure(offer, EXPIRED))
@@ -223,7 +228,37 @@ def settle(
         result = ABANDONED
     elif report.ends_call:
         result = NOT_ANSWERED
-    return Settlement(closures=tuple(closures), answered=answered, result=result)
+    return Settlement(
+        closures=tuple(closures),
+        answered=answered,
+        result=result,
+        notes=(*report.ignored, *_unrecorded(offers, report, reported)),
+    )
+
+
+def _unrecorded(
+    offers: Sequence[Offer], report: Report, reported: Offer | None
+) -> tuple[str, ...]:
+    """Say why a reported number's status was not recorded, if it was not."""
+    if not report.number or not (report.status or report.hangup) or reported:
+        return ()
+    known = next((o for o in offers if o.number == report.number), None)
+    if known is None:
+        return (f"{report.number} was never offered for this call: not recorded",)
+    return (f"{report.number} was already {known.outcome}: not recorded",)
+
+
+def passed_by(offer, reached, *, parallel_ringing: bool) -> bool:
+    """Return whether Exotel dialled `offer` and passed it to reach `reached`.
+
+    Exotel dials a call's offers in call order; with parallel ringing the offers
+    of one round ring together, so only an earlier round's were passed. Requests
+    (`settle`) and Connect's events (`routing.decision.events`) both close what
+    was passed: DESIGN section 5's rule, stated once.
+    """
+    if parallel_ringing and offer.offered_at == reached.offered_at:
+        return False
+    return offer.position < reached.position
 
 
 def still_pending(offers: Sequence[Offer], settlement: Settlement) -> list[Offer]:

@@ -7,7 +7,11 @@ out: no ORM, no HTTP, no clock.
 
 Whether Exotel's terminal event is sent per leg or once per call is not known,
 so a terminal event for one unanswered leg closes that leg, and ends the call
-only when no other offer of it is still pending. Each event is applied at most
+only when no other offer of it is still pending. A leg that rings or ends tells
+that Exotel passed the pending offers dialled before it (not its round-mates
+when the round rings in parallel): they close as failed and their agents are
+free, as when a request reports a later number (`engine.passed_by`, DESIGN
+section 5). Each event is applied at most
 once: the service writes every change with a condition on the state it was
 decided from (a pending offer, a time not yet recorded, a call not yet ended).
 """
@@ -16,9 +20,16 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from routing.decision.engine import passed_by
 from routing.exotel import statuses
 from routing.exotel.events import ConnectEvent, EventKind
-from routing.exotel.statuses import CANCELED, COMPLETED, DIAL_CALL_STATUSES, PENDING
+from routing.exotel.statuses import (
+    CANCELED,
+    COMPLETED,
+    DIAL_CALL_STATUSES,
+    FAILED,
+    PENDING,
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +40,8 @@ class Leg:
     number: str
     outcome: str = PENDING
     agent_id: int | None = None
-    offered_at: dt.datetime | None = None
+    offered_at: dt.datetime | None = None  # the offers of one answer are a round
+    position: int = 0  # in call order
     ringing_at: dt.datetime | None = None
     answered_at: dt.datetime | None = None
 
@@ -41,6 +53,9 @@ class CallState:
     # answered may still be answered by an offer made after that end.
     final: bool = False
     ended: bool = False
+    # The entry group rings a round's numbers together: none of them is passed
+    # when another rings.
+    parallel_ringing: bool = False
 
 
 class CallEnd(StrEnum):
@@ -92,9 +107,14 @@ def apply_event(
             return EventEffect(note=f"number {event.number} was never offered")
     match event.kind:
         case EventKind.RINGING:
-            if leg is None or leg.ringing_at is not None:
+            passed = _passed(call, leg)
+            if leg is None or (leg.ringing_at is not None and not passed):
                 return EventEffect(note="ringing: nothing new")
-            return EventEffect(note=f"{leg.number} ringing", ringing=leg.attempt_id)
+            return EventEffect(
+                note=f"{leg.number} ringing" + _passed_note(passed),
+                ringing=leg.attempt_id if leg.ringing_at is None else None,
+                closed=passed,
+            )
         case EventKind.ANSWERED:
             return _answered(call, leg, now=now)
         case EventKind.TERMINAL:
@@ -150,6 +170,21 @@ def _answered_call_ended(call: CallState, answerer: Leg) -> EventEffect:
 
 def _pending(call: CallState, *, but: Leg | None = None) -> list[Leg]:
     return [leg for leg in call.legs if leg.outcome == PENDING and leg is not but]
+
+
+def _passed(call: CallState, leg: Leg | None) -> tuple[tuple[int, str], ...]:
+    """Return the pending offers Exotel passed to reach `leg`, closed as failed."""
+    if leg is None:
+        return ()
+    return tuple(
+        (other.attempt_id, FAILED)
+        for other in _pending(call, but=leg)
+        if passed_by(other, leg, parallel_ringing=call.parallel_ringing)
+    )
+
+
+def _passed_note(passed: tuple[tuple[int, str], ...]) -> str:
+    return f"; {len(passed)} earlier offer(s) passed" if passed else ""
 
 
 def _answer_seconds(call: CallState, now: dt.datetime) -> float | None:
@@ -209,14 +244,20 @@ def _terminal(
             closed=tuple(closing),
             ends=None if call.ended and end == CallEnd.NOT_ANSWERED else end,
         )
-    # One leg over, unanswered: the call goes on while another offer is pending.
-    closing = ()
+    # One leg over, unanswered (and the offers passed to reach it): the call
+    # goes on while another offer is pending.
+    passed = _passed(call, leg)
+    closing = passed
     if leg.outcome == PENDING:
-        closing = ((leg.attempt_id, _leg_end(event.status)),)
-    others = _pending(call, but=leg)
+        closing = ((leg.attempt_id, _leg_end(event.status)), *passed)
+    closed_ids = {attempt_id for attempt_id, _ in closing}
+    others = [
+        other for other in _pending(call, but=leg) if other.attempt_id not in closed_ids
+    ]
     ends = None if others or call.ended else CallEnd.NOT_ANSWERED
     return EventEffect(
         note=f"{leg.number} ended {_leg_end(event.status)}"
+        + _passed_note(passed)
         + ("" if others else "; nobody answered"),
         closed=closing,
         ends=ends,

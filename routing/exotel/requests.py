@@ -16,6 +16,7 @@ from routing.exotel.statuses import DIAL_CALL_STATUSES
 CALL_SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_DIGITS = 50
 MAX_LOGGED_VALUE = 200
+MAX_NOTED_VALUE = 40
 
 
 class ExotelRequestError(ValueError):
@@ -35,6 +36,8 @@ class ExotelRequest:
     direction: str = ""  # Exotel's Direction, lower-cased ("incoming", ...)
     route: str = ""  # CustomField's route=<slug> (DESIGN 10.5)
     params: dict[str, str] = field(default_factory=dict, compare=False)
+    # What the request reports that we cannot read, for the request log's notes.
+    ignored: tuple[str, ...] = ()
 
 
 def parse_exotel_request(query: Mapping[str, str]) -> ExotelRequest:
@@ -50,6 +53,17 @@ def parse_exotel_request(query: Mapping[str, str]) -> ExotelRequest:
     if not CALL_SID.fullmatch(call_sid):
         raise ExotelRequestError("malformed CallSid: expected 1-64 of A-Z a-z 0-9 _ -")
     status = values.get("dialcallstatus", "").lower()
+    number = values.get("dialwhomnumber", "")
+    ignored = []
+    if status and status not in DIAL_CALL_STATUSES:
+        ignored.append(
+            f"DialCallStatus {status[:MAX_NOTED_VALUE]!r} unknown: not recorded"
+        )
+    if number and not _phone(number):
+        ignored.append(
+            f"DialWhomNumber {number[:MAX_NOTED_VALUE]!r} is no phone number: "
+            "not recorded"
+        )
     direction = values.get("direction", "").lower()[:30]
     caller = _phone(values.get("from") or values.get("callfrom", ""))
     exophone = _phone(values.get("to") or values.get("callto", ""))
@@ -61,13 +75,14 @@ def parse_exotel_request(query: Mapping[str, str]) -> ExotelRequest:
         caller=caller,
         exophone=exophone,
         digits=values.get("digits", "").strip('"').strip()[:MAX_DIGITS],
-        dial_whom_number=_phone(values.get("dialwhomnumber", "")),
+        dial_whom_number=_phone(number),
         dial_call_status=status if status in DIAL_CALL_STATUSES else "",
         dial_call_duration=_seconds(values.get("dialcallduration", "")),
         hangup=values.get("calltype", "").lower() == "client-hangup",
         direction=direction,
         route=custom_route(values.get("customfield", "")),
         params={key: value[:MAX_LOGGED_VALUE] for key, value in query.items()},
+        ignored=tuple(ignored),
     )
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from routing.calls.connect_events import record_connect_event
-from routing.calls.requestlog import Received
+from routing.calls.requestlog import Received, storable
 from routing.exotel.connect import ConnectSettings, render_connect_answer
 from routing.exotel.events import ConnectEventError, parse_connect_event
 from routing.http.answering import (
@@ -48,7 +48,7 @@ def connect(
     """
     check_webhook_token(token)
     received = _received(WebhookRequest.Endpoint.CONNECT, request, request.GET)
-    events_url = _events_url(request)
+    events_url = _events_url(request, token)
     return answer_call(
         request,
         received,
@@ -68,15 +68,17 @@ def connect(
 def connect_events(request: HttpRequest, token: str) -> HttpResponse:
     """Record what Exotel reports of a call's legs; always 200, empty body."""
     check_webhook_token(token)
-    fields = _event_fields(request)
-    received = _received(WebhookRequest.Endpoint.CONNECT_EVENTS, request, fields)
-    response = text_response("")
+    endpoint = WebhookRequest.Endpoint.CONNECT_EVENTS
+    try:
+        fields = _event_fields(request)
+    except ConnectEventError as unreadable:
+        return _refused(request, _received(endpoint, request, request.GET), unreadable)
+    received = _received(endpoint, request, fields)
     try:
         event = parse_connect_event(fields)
     except ConnectEventError as rejection:
-        log_rejection(received, str(rejection), status=200, group="")
-        log_request_line(request, received, group="", status=200, error=str(rejection))
-        return response
+        return _refused(request, received, rejection)
+    response = text_response("")
     try:
         with database_deadline():
             record = record_connect_event(
@@ -104,18 +106,30 @@ def connect_events(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+def _refused(
+    request: HttpRequest, received: Received, rejection: ConnectEventError
+) -> HttpResponse:
+    """Answer an event we cannot act on: 200 all the same, the reason logged."""
+    log_rejection(received, str(rejection), status=200, group="")
+    log_request_line(request, received, group="", status=200, error=str(rejection))
+    return text_response("")
+
+
 def _received(endpoint: str, request: HttpRequest, fields: QueryDict) -> Received:
     received = Received.of(endpoint, fields, time.perf_counter())
     version = request.headers.get(VERSION_HEADER)
     if version is None:
         return received
     # A header is not a parameter: it is logged under a name no query can have.
-    params = {**received.params, f"header {VERSION_HEADER}": version[:200]}
+    params = {**received.params, f"header {VERSION_HEADER}": storable(version[:200])}
     return Received(endpoint=endpoint, params=params, started=received.started)
 
 
 def _event_fields(request: HttpRequest) -> QueryDict:
-    """Return the query and the form (or a flat JSON object) as one set of fields."""
+    """Return the query and the form (or a flat JSON object) as one set of fields.
+
+    Raise ConnectEventError for a JSON body nested too deep to read.
+    """
     fields = request.GET.copy()
     if request.method == "POST":
         if request.content_type == "application/json":
@@ -123,18 +137,24 @@ def _event_fields(request: HttpRequest) -> QueryDict:
                 body = json.loads(request.body or b"{}")
             except ValueError:
                 body = {}
+            except RecursionError as error:
+                raise ConnectEventError("JSON body nested too deep to read") from error
             if isinstance(body, dict):
                 for key, value in body.items():
                     if isinstance(value, str | int | float):
-                        fields[str(key)] = str(value)
+                        fields[storable(str(key))] = storable(str(value))
         else:
             fields.update(request.POST)
     return fields
 
 
-def _events_url(request: HttpRequest) -> str:
+def _events_url(request: HttpRequest, token: str) -> str:
+    """Return the events URL with the (checked) token the request came with.
+
+    During a rotation a request made with the previous token gets the previous
+    one back: the answer never hands out a token its asker did not hold.
+    """
     # The URL pattern's slash is optional; the URL given out has one.
-    token = settings.DIALWHOM_WEBHOOK_TOKENS[0]
     path = reverse("connect-events", kwargs={"token": token}).rstrip("/") + "/"
     if settings.DIALWHOM_PUBLIC_URL:
         return settings.DIALWHOM_PUBLIC_URL.rstrip("/") + path

@@ -11,7 +11,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from routing.calls import services
 from routing.calls.requestlog import Received
@@ -93,7 +93,7 @@ def passthru(request: HttpRequest, token: str) -> HttpResponse:
     return text_response("")
 
 
-@require_GET
+@require_safe  # uptime checkers ask with HEAD as often as with GET
 def healthz(request: HttpRequest) -> HttpResponse:
     """Answer 200 when the database answers, 503 when it does not (within a second)."""
     try:

@@ -595,3 +595,65 @@ def test_holidays_survive_a_groups_import(example_roster):
     run("import_groups", EXAMPLES / "groups.csv")
 
     assert sales.holidays.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        (
+            "import_agents",
+            agents_file(
+                {"name": "Asha", "phone": "+919900000001"},
+                {"name": "Ba\x00la", "phone": "+919900000002"},
+            ),
+        ),
+        (
+            "import_agents",
+            agents_file(
+                {"name": "Asha", "phone": "+919900000001"},
+                {"name": "Bala", "phone": "+9199000\x0000002"},
+            ),
+        ),
+        (
+            "import_groups",
+            groups_file(
+                {"slug": "a", "name": "A"}, {"slug": "b", "name": "B", "hours": "\x00"}
+            ),
+        ),
+    ],
+    ids=["agent-name", "agent-phone", "group-hours"],
+)
+def test_a_nul_in_a_cell_is_a_row_error(command, text, write):
+    with pytest.raises(CommandError, match=r"line 3: NUL character in column"):
+        run(command, write(text))
+    assert not Agent.objects.exists() and not AgentGroup.objects.exists()
+
+
+def test_streamed_import_and_export_in_small_chunks(
+    example_roster, write, monkeypatch, tmp_path
+):
+    # Issue 18, item 13: chunks of 3 over 13 agents (a partial last chunk), the
+    # agents of a group split across chunks; the same files and the same rows as
+    # in one piece.
+    whole_export = run("export_agents", "-")
+    monkeypatch.setattr("agents.roster_files.EXPORT_CHUNK", 3)
+    monkeypatch.setattr("agents.roster_files.IMPORT_CHUNK", 3)
+    assert run("export_agents", "-") == whole_export
+    target = tmp_path / "agents.csv"
+    assert "Exported 13 agents" in run("export_agents", target)
+    assert target.read_text(encoding="utf-8") == whole_export
+    before = roster_snapshot()
+    assert "0 created, 0 updated, 13 unchanged" in run("import_agents", target)
+    assert roster_snapshot() == before
+
+    # A fresh database: created in chunks, with their hours and memberships.
+    Agent.objects.all().delete()
+    assert "13 created, 0 updated, 0 unchanged" in run("import_agents", target)
+    assert run("export_agents", "-") == whole_export
+    # Reordered and edited: positions follow the new file across chunks.
+    lines = whole_export.splitlines()
+    reordered = "\n".join([lines[0], *reversed(lines[1:])]) + "\n"
+    out = run("import_agents", write(reordered.replace("Asha Rao", "Asha R.")))
+    assert "0 created" in out and "unchanged" in out
+    assert Agent.objects.filter(name="Asha R.").exists()
+    assert run("export_agents", "-").splitlines()[1:] != lines[1:]

@@ -42,6 +42,24 @@ OUT_OF_VIEW = """
 """
 
 
+# Boxes that scroll sideways because a table inside is wider than they are.
+TABLE_OVERFLOWS = """
+() => [...document.querySelectorAll("body *")].filter((element) =>
+  getComputedStyle(element).overflowX !== "visible" && element.querySelector("table")
+  && element.scrollWidth > element.clientWidth + 1
+).map((element) => (element.id || element.className || element.tagName)
+  + " by " + (element.scrollWidth - element.clientWidth) + "px")
+"""
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+
 @pytest.fixture
 def calls_and_roster():
     """Two groups, agents with long names and several groups, calls with real-length
@@ -233,11 +251,7 @@ def test_every_page_fits_and_names_its_clock(
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == (
         BROWSER_ZONE
     )
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "sunita")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, "sunita")
     ARTIFACTS.mkdir(exist_ok=True)
     problems = {}
     for name, path, selectors in pages(calls_and_roster):
@@ -249,6 +263,8 @@ def test_every_page_fits_and_names_its_clock(
         )
         if wide > 1:
             problems.setdefault(name, []).append(f"page scrolls sideways by {wide}px")
+        for box in page.evaluate(TABLE_OVERFLOWS):
+            problems.setdefault(name, []).append(f"a table overflows {box}")
         for selector in selectors:
             elements = page.locator(selector)
             if elements.count() == 0:
@@ -276,15 +292,49 @@ def test_every_page_fits_and_names_its_clock(
 def test_weekly_hours_have_no_now_link(browser, live_server, calls_and_roster):
     context = browser.new_context(timezone_id=BROWSER_ZONE)
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "sunita")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, "sunita")
     agent = calls_and_roster["agents"][0]
     page.goto(f"{live_server.url}/admin/agents/agent/{agent.pk}/change/")
     hours = page.locator("#hours-group, [id$=hours-group]").first
     assert hours.locator("input[value='09:00']").count() == 6
     assert hours.get_by_role("link", name="Now").count() == 0
     assert page.locator(".timezonewarning:visible").count() == 0
+    context.close()
+
+
+def test_groups_changelist_fits_a_laptop_with_long_values(
+    browser, live_server, calls_and_roster
+):
+    # Issue 18, item 12: a superuser (a column of checkboxes more) and groups with
+    # long names, slugs, zones, overflow names and ExoPhone lists.
+    get_user_model().objects.create_superuser("root", password=PASSWORD)
+    night = AgentGroup.objects.create(
+        slug="enterprise-customer-support-bangalore-night",
+        name="Enterprise customer support (Bangalore, night shift)",
+        exophones="+918047190011;+918047190012;+918047190013;+918047190014",
+        digits="12345",
+        timezone="America/Argentina/Buenos_Aires",
+        overflow=calls_and_roster["support"],
+    )
+    AgentGroup.objects.create(
+        slug="supportgroupwithaverylongslugwithouthyphens",
+        name="Supportgroupwithaverylongnamewithoutspaces",
+        exophones="*",
+        digits="9",
+        timezone="America/Indiana/Indianapolis",
+        overflow=night,
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    log_in(page, live_server, "root")
+    page.goto(f"{live_server.url}/admin/agents/agentgroup/")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "layout-1280-groups-long.png", full_page=True)
+    wide = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert wide <= 1
+    assert page.evaluate(TABLE_OVERFLOWS) == []
+    for selector in ("td.field-exophone_lines", "td.field-pages a"):
+        assert page.locator(selector).evaluate_all(OUT_OF_VIEW) == []
     context.close()

@@ -95,6 +95,21 @@ def test_supervisor_sees_only_their_groups_calls(supervisor_client, calls):
     assert {r.call_sid for r in requests} == {"support-call"}
 
 
+def group_filter_choices(client) -> list[str]:
+    changelist = client.get(reverse("admin:routing_call_changelist")).context["cl"]
+    (spec,) = [spec for spec in changelist.filter_specs if spec.title == "group"]
+    return [name for _, name in spec.lookup_choices]
+
+
+def test_by_group_filter_names_only_the_supervisors_groups(
+    supervisor_client, admin_client, calls
+):
+    assert group_filter_choices(supervisor_client) == ["Support"]
+    assert group_filter_choices(admin_client) == ["Sales", "Support"]
+    page = supervisor_client.get(reverse("admin:routing_call_changelist"))
+    assert "Sales" not in page.content.decode()
+
+
 def test_changelist_queries_do_not_grow_with_calls(admin_client, calls, exotel):
     url = reverse("admin:routing_call_changelist")
     admin_client.get(url)

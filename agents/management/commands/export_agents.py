@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agents.roster_files import export_agents
+from agents.roster_files import write_agents
 
 STDOUT = Path("-")
 
@@ -31,4 +31,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, path, **options):
-        write_export(self, path, export_agents(), "agents")
+        # Streamed to the file (or standard output) as the agents are read.
+        if path == STDOUT:
+            write_agents(self.stdout)
+            return
+        try:
+            with path.open("w", encoding="utf-8", newline="") as out:
+                rows = write_agents(out)
+        except OSError as error:
+            raise CommandError(f"cannot write {path}: {error.strerror}") from error
+        self.stdout.write(self.style.SUCCESS(f"Exported {rows} agents to {path}."))

@@ -39,14 +39,16 @@ def advance(call: CallState, effect: EventEffect, *, now: dt.datetime) -> CallSt
         legs=tuple(legs),
         final=call.final or effect.ends in (CallEnd.ANSWERED, CallEnd.ABANDONED),
         ended=(call.ended and not effect.reopens) or effect.ends is not None,
+        parallel_ringing=call.parallel_ringing,
     )
 
 
 # Applying events: sequences as a table -------------------------------------------
 
 
-def call_of(*names: str, **outcomes: str) -> CallState:
-    """Return a call whose offers are `names` (pending unless `outcomes` says)."""
+def call_of(*names: str, parallel: bool = True, **outcomes: str) -> CallState:
+    """Return a call whose offers are `names`, one round (pending unless `outcomes`
+    says), rung in parallel unless `parallel` is False."""
     return CallState(
         legs=tuple(
             Leg(
@@ -55,9 +57,11 @@ def call_of(*names: str, **outcomes: str) -> CallState:
                 outcome=outcomes.get(name, "pending"),
                 agent_id=100 + index,
                 offered_at=T0,
+                position=index,
             )
             for index, name in enumerate(names, start=1)
-        )
+        ),
+        parallel_ringing=parallel,
     )
 
 
@@ -257,7 +261,59 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("call", "events", "expected", "call_ends"), CASES)
+SEQUENTIAL_CASES = [
+    pytest.param(
+        call_of("A", "B", parallel=False),
+        [event("Ringing", "A"), event("Ringing", "B")],
+        {"A": "failed rang", "B": "pending rang"},
+        [],
+        id="sequential-second-ringing-passes-the-first",
+    ),
+    pytest.param(
+        call_of("A", "B", parallel=False),
+        [
+            event("Ringing", "A"),
+            event("Ringing", "B"),
+            event("Terminal", "B", DialCallStatus="no-answer"),
+        ],
+        {"A": "failed rang", "B": "no-answer rang"},
+        ["not-answered"],
+        id="sequential-round-ends-unanswered-with-every-offer-closed",
+    ),
+    pytest.param(
+        call_of("A", "B", parallel=False),
+        [event("Ringing", "A"), event("Terminal", "B", DialCallStatus="busy")],
+        {"A": "failed rang", "B": "busy"},
+        ["not-answered"],
+        id="sequential-second-ending-passes-the-first",
+    ),
+    pytest.param(
+        call_of("A", "B", "C", parallel=False),
+        [event("Ringing", "B"), event("Answered", "B")],
+        {"A": "failed", "B": "pending rang answered", "C": "canceled"},
+        [],
+        id="sequential-answer-on-the-second-after-the-first-was-passed",
+    ),
+    pytest.param(
+        call_of("A", "B", parallel=False),
+        [event("Ringing", "A"), event("Ringing", "A")],
+        {"A": "pending rang", "B": "pending"},
+        [],
+        id="sequential-first-ringing-passes-nobody",
+    ),
+    pytest.param(
+        call_of("A", "B"),
+        [event("Ringing", "A"), event("Ringing", "B")],
+        {"A": "pending rang", "B": "pending rang"},
+        [],
+        id="parallel-round-mates-are-never-passed",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "events", "expected", "call_ends"), CASES + SEQUENTIAL_CASES
+)
 def test_events_in_sequence(call, events, expected, call_ends):
     call, effects = play(call, events)
     assert summary(call) == expected

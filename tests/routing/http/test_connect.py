@@ -182,13 +182,17 @@ def test_events_url_from_the_public_url(connect, make_group, settings):
     )
 
 
-def test_events_url_carries_the_current_token(connect, make_group, settings):
+def test_events_url_carries_the_token_the_request_came_with(
+    connect, make_group, settings
+):
+    # A rotation must not hand the new token to whoever holds the previous one.
     settings.DIALWHOM_WEBHOOK_TOKENS = ["new-token-0123456789", TOKEN]
     make_group()
     answer = connect.answer("sid1", "support")  # Exotel still uses the old URL
     assert answer["dial_passthru_event_url"] == (
-        "http://testserver/exotel/new-token-0123456789/connect-events/"
+        f"http://testserver/exotel/{TOKEN}/connect-events/"
     )
+    assert "new-token" not in json.dumps(answer)
 
 
 def test_the_log_keeps_the_decision_never_the_token(
@@ -523,3 +527,62 @@ def test_events_as_a_json_post(connect, ringing):
             f"/exotel/{TOKEN}/connect-events/", junk, content_type="application/json"
         )
         assert response.status_code == 200
+
+
+def post_event(connect, body: str):
+    response = connect.client.post(
+        f"/exotel/{TOKEN}/connect-events/", body, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content[:200]
+    assert response.content == b""
+    return response
+
+
+def test_json_nested_too_deep_is_refused_with_a_reason(connect, caplog):
+    with caplog.at_level(logging.INFO, logger="routing.requests"):
+        post_event(connect, "[" * 100_000 + "]" * 100_000)
+        post_event(connect, '{"a":' * 5_000 + "1" + "}" * 5_000)
+    notes = list(WebhookRequest.objects.values_list("notes", flat=True))
+    assert notes == ["JSON body nested too deep to read"] * 2
+    assert caplog.text.count("JSON body nested too deep to read") == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'{{"CallSid": "{SID}", "EventType": "Answered\\ud800", "x\\udfff": "1"}}',
+        f'{{"CallSid": "{SID}", "\\ud800": "\\udc00\\ud800"}}',
+        '{"CallSid": "bad\\ud800"}',
+    ],
+    ids=["value-and-key", "lone-halves", "in-the-call-sid"],
+)
+def test_lone_surrogates_are_stored_as_replacement_characters(connect, ringing, body):
+    post_event(connect, body)
+    logged = WebhookRequest.objects.filter(endpoint="connect-events").get()
+    stored = json.dumps(logged.params, ensure_ascii=False)
+    assert "\ufffd" in stored
+    assert all(not "\ud800" <= c <= "\udfff" for c in stored)
+
+
+def test_a_nul_in_the_version_header_is_stored_without_it(connect, make_group):
+    make_group()
+    connect.answer("sid-nul", "support", headers={"Exotel-Version": "1.\x000"})
+    logged = WebhookRequest.objects.get()
+    assert logged.params["header Exotel-Version"] == "1.0"
+
+
+def test_a_sequential_round_frees_the_agent_it_passed(connect, make_group, make_agent):
+    # Issue 18, item 9: two numbers rung one after the other; the second rings and
+    # ends unanswered; the first was passed, so the next call may ring them.
+    group = make_group(batch_size=2, hold_seconds=300)
+    asha, bala = make_agent("Asha", group), make_agent("Bala", group)
+    phones = [str(asha.phone), str(bala.phone)]
+    assert connect.numbers(SID, "support") == phones
+    connect.event(SID, EventType="Ringing", DialWhomNumber=phones[0])
+    connect.event(SID, EventType="Ringing", DialWhomNumber=phones[1])
+    assert Attempt.objects.get(number=phones[0]).outcome == Outcome.FAILED
+    connect.event(
+        SID, EventType="Terminal", DialWhomNumber=phones[1], DialCallStatus="no-answer"
+    )
+    assert Call.objects.get(sid=SID).result == CallResult.NOT_ANSWERED
+    assert connect.numbers("next-call", "support") == phones

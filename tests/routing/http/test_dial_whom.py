@@ -2,7 +2,7 @@
 
 import pytest
 
-from routing.models import Attempt, Call, WebhookRequest
+from routing.models import Attempt, Call, Outcome, WebhookRequest
 from tests.conftest import TOKEN
 from tests.routing.exotel.test_requests import FIRST_REQUEST
 
@@ -185,3 +185,79 @@ def test_trailing_slash_is_optional(exotel, make_group, path):
     make_group(exophones="*")
     response = exotel.client.get(path, {"CallSid": "abc"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "report", "note"),
+    [
+        (
+            "dial-whom",
+            {"DialWhomNumber": "09900000001", "DialCallStatus": "banana"},
+            "DialCallStatus 'banana' unknown: not recorded",
+        ),
+        (
+            "passthru",
+            {"DialWhomNumber": "09000000009", "DialCallStatus": "busy"},
+            "+919000000009 was never offered for this call: not recorded",
+        ),
+        (
+            "dial-whom",
+            {"DialWhomNumber": "not-a-number", "DialCallStatus": "busy"},
+            "DialWhomNumber 'not-a-number' is no phone number: not recorded",
+        ),
+    ],
+    ids=["unknown-status", "number-never-offered", "unreadable-number"],
+)
+def test_an_ignored_report_is_noted_on_the_request_log(
+    exotel, make_group, make_agent, endpoint, report, note
+):
+    make_agent("Asha", make_group(), phone="+919900000001")
+    assert exotel.numbers("sid-ignored", "support") == ["+919900000001"]
+    if endpoint == "dial-whom":
+        response = exotel.dial_whom("sid-ignored", "support", **report)
+    else:
+        response = exotel.passthru("sid-ignored", **report)
+    assert response.status_code == 200
+    logged = WebhookRequest.objects.order_by("pk").last()
+    assert logged.notes.startswith(note), logged.notes
+    if endpoint == "dial-whom":  # nothing recorded: the offer is still pending
+        assert Attempt.objects.get().outcome == Outcome.PENDING
+
+
+def test_a_repeated_report_says_the_offer_was_already_closed(
+    exotel, make_group, make_agent
+):
+    make_agent("Asha", make_group(), phone="+919900000001")
+    exotel.numbers("sid-repeat", "support")
+    report = {"DialWhomNumber": "09900000001", "DialCallStatus": "busy"}
+    exotel.dial_whom("sid-repeat", "support", **report)
+    exotel.dial_whom("sid-repeat", "support", **report)
+    logged = WebhookRequest.objects.order_by("pk").last()
+    assert logged.notes.startswith("+919900000001 was already busy: not recorded")
+
+
+def test_healthz_answers_head_as_get(client):
+    response = client.head("/healthz")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("post", f"/exotel/{TOKEN}/dial-whom/support/", "GET"),
+        ("put", f"/exotel/{TOKEN}/passthru/", "GET"),
+        ("head", f"/exotel/{TOKEN}/dial-whom/", "GET"),
+        ("post", f"/exotel/{TOKEN}/connect/", "GET"),
+        ("put", f"/exotel/{TOKEN}/connect-events/", "GET, POST"),
+        ("post", f"/exotel/{TOKEN}/agent-status/", "GET"),
+        ("post", "/exotel/wrong-token/dial-whom/", "GET"),
+    ],
+)
+def test_405_on_exotel_paths_is_one_plain_line(client, method, path, allowed):
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert response["Content-Type"] == "text/plain"
+    assert response["Allow"] == allowed
+    if method != "head":
+        assert response.content.decode() == f"method not allowed: {allowed} only"
